@@ -1,0 +1,28 @@
+/* smartasync-context-private.h: per-thread state shared by the bridge's parts
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "smartasync-context.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SmartasyncThreadState SmartasyncThreadState;
+
+struct _SmartasyncThreadState
+{
+  GMainContext *private_context;  /* created on demand, or adopted */
+  guint         wait_depth;       /* nested waits running on this thread */
+  guint         tracked_pending;  /* library tasks pending on private_context */
+  GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
+};
+
+SmartasyncThreadState *_smartasync_thread_state              (void);
+GMainContext          *_smartasync_thread_state_get_context  (SmartasyncThreadState *state);
+gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadState *state);
+gboolean               _smartasync_context_is_private        (GMainContext          *context);
+void                   _smartasync_track_task                (GTask                 *task);
+
+G_END_DECLS

@@ -1,0 +1,392 @@
+/* smartasync-context.c: per-thread context detection, mode override and private context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * smartasync_in_async_context:
+ *
+ * Tells whether the calling code runs in an *async context*: code that a
+ * running main loop of this thread dispatched, where blocking would freeze the
+ * loop and results must come back through callbacks.
+ *
+ * ## The rule
+ *
+ * Unless a mode was pushed with [func@Smartasync.push_mode], the answer is
+ * %TRUE exactly when a #GSource is being dispatched on this thread
+ * (g_main_current_source()) and that source belongs to the thread-default
+ * main context (g_main_context_get_thread_default(), or the global default
+ * context when none is pushed). This is the test #GTask itself uses to decide
+ * whether it may complete on the spot, so the bridge and GIO agree on every
+ * case:
+ *
+ * - `main()` before any loop runs, a worker thread of g_task_run_in_thread(), a
+ *   thread that pushed its own context but is not iterating it yet: nothing is
+ *   dispatching, so **sync**.
+ * - An idle, timeout, I/O watch or #GTask callback dispatched by
+ *   g_main_loop_run() (on the default context, or on a thread's own pushed
+ *   context): **async**.
+ * - Code dispatched by the bridge's own private-context wait: the private
+ *   context is the thread-default one, so **async**. A nested smart call gets a
+ *   pending #GTask that completes on that private context, instead of
+ *   starting a second blocking wait.
+ * - Code dispatched by the global default context while another context is
+ *   pushed as thread-default and nobody iterates it: **sync**. A #GTask created
+ *   there would bind to the idle pushed context and never complete, so
+ *   returning one would be a trap.
+ * - #GApplication's `startup`, `activate`, `open` and `command-line` handlers
+ *   run from g_application_run() before its loop dispatches any source:
+ *   **sync**. Smart calls made there block until done (on the private
+ *   context, which works because the application's loop is not needed);
+ *   push %SMARTASYNC_MODE_ASYNC there to get pending tasks that complete once
+ *   the application's loop runs.
+ *
+ * Neither g_main_context_is_owner() (pushing a context acquires it) nor
+ * g_main_depth() (it counts dispatches of *any* context) can tell these cases
+ * apart, which is why the rule looks at the source being dispatched.
+ *
+ * The check reads thread-local state only: it is exact, needs no cache and
+ * costs a few tens of nanoseconds.
+ *
+ * Returns: %TRUE in an async context
+ *
+ * Since: 0.1
+ */
+
+#include "config.h"
+
+#include "smartasync-context-private.h"
+#include "smartasync-debug-private.h"
+#include "smartasync-executor.h"
+
+static void smartasync_thread_state_free (gpointer data);
+
+static GPrivate thread_state_key = G_PRIVATE_INIT (smartasync_thread_state_free);
+
+static void
+smartasync_thread_state_free (gpointer data)
+{
+  SmartasyncThreadState *state = data;
+
+  g_clear_pointer (&state->private_context, g_main_context_unref);
+  g_clear_pointer (&state->modes, g_array_unref);
+  g_free (state);
+}
+
+/*< private >
+ * _smartasync_thread_state:
+ *
+ * Returns: (transfer none): the calling thread's state, created on first use
+ *   and freed when the thread exits.
+ */
+SmartasyncThreadState *
+_smartasync_thread_state (void)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  if (G_UNLIKELY (state == NULL))
+    {
+      state = g_new0 (SmartasyncThreadState, 1);
+      g_private_set (&thread_state_key, state);
+    }
+
+  return state;
+}
+
+GMainContext *
+_smartasync_thread_state_get_context (SmartasyncThreadState *state)
+{
+  if (G_UNLIKELY (state->private_context == NULL))
+    {
+      state->private_context = g_main_context_new ();
+      SMARTASYNC_DEBUG (NULL, "context", "created private context %p",
+                        state->private_context);
+    }
+
+  return state->private_context;
+}
+
+gboolean
+_smartasync_context_is_private (GMainContext *context)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  return state != NULL && context != NULL && context == state->private_context;
+}
+
+static SmartasyncMode
+current_mode (SmartasyncThreadState *state)
+{
+  if (state == NULL || state->modes == NULL || state->modes->len == 0)
+    return SMARTASYNC_MODE_AUTO;
+
+  return g_array_index (state->modes, SmartasyncMode, state->modes->len - 1);
+}
+
+/* The thread-default context, if it is the one dispatching right now. */
+static GMainContext *
+dispatching_thread_default (void)
+{
+  GSource *source = g_main_current_source ();
+  GMainContext *thread_default;
+
+  if (source == NULL)
+    return NULL;
+
+  thread_default = g_main_context_get_thread_default ();
+  if (thread_default == NULL)
+    thread_default = g_main_context_default ();
+
+  return g_source_get_context (source) == thread_default ? thread_default : NULL;
+}
+
+gboolean
+smartasync_in_async_context (void)
+{
+  SmartasyncMode mode = current_mode (g_private_get (&thread_state_key));
+
+  if (mode != SMARTASYNC_MODE_AUTO)
+    return mode == SMARTASYNC_MODE_ASYNC;
+
+  return dispatching_thread_default () != NULL;
+}
+
+/*< private >
+ * _smartasync_sync_wait_would_block:
+ *
+ * A synchronous wait is refused when a main loop of this thread that the
+ * library does not own is dispatching: blocking would freeze it, and any
+ * operation that needs it would deadlock, which cannot be detected without
+ * iterating a context we did not create. Waits nested in the library's own
+ * private-context wait are fine: they iterate that same context.
+ */
+gboolean
+_smartasync_sync_wait_would_block (SmartasyncThreadState *state)
+{
+  GMainContext *dispatching;
+
+  if (current_mode (state) == SMARTASYNC_MODE_SYNC)
+    return FALSE;
+
+  dispatching = dispatching_thread_default ();
+
+  return dispatching != NULL && dispatching != state->private_context;
+}
+
+/**
+ * smartasync_push_mode:
+ * @mode: the mode to force on this thread
+ *
+ * Overrides context detection on the calling thread until the matching
+ * [func@Smartasync.pop_mode]. Modes nest; %SMARTASYNC_MODE_AUTO pushed on
+ * top of another mode restores detection for the inner scope. The override
+ * is per thread: worker threads, including those that run offloaded blocking
+ * work, never inherit it.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_push_mode (SmartasyncMode mode)
+{
+  SmartasyncThreadState *state;
+
+  g_return_if_fail (mode == SMARTASYNC_MODE_AUTO ||
+                    mode == SMARTASYNC_MODE_SYNC ||
+                    mode == SMARTASYNC_MODE_ASYNC);
+
+  state = _smartasync_thread_state ();
+  if (state->modes == NULL)
+    state->modes = g_array_new (FALSE, FALSE, sizeof (SmartasyncMode));
+  g_array_append_val (state->modes, mode);
+}
+
+/**
+ * smartasync_pop_mode:
+ *
+ * Removes the mode pushed last by [func@Smartasync.push_mode] on this thread.
+ * Popping with no mode pushed is a programmer error.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_pop_mode (void)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  g_return_if_fail (state != NULL && state->modes != NULL && state->modes->len > 0);
+
+  g_array_set_size (state->modes, state->modes->len - 1);
+}
+
+/**
+ * smartasync_get_mode:
+ *
+ * Returns: the mode in force on this thread, %SMARTASYNC_MODE_AUTO when none
+ *   was pushed
+ *
+ * Since: 0.1
+ */
+SmartasyncMode
+smartasync_get_mode (void)
+{
+  return current_mode (g_private_get (&thread_state_key));
+}
+
+/**
+ * smartasync_clear_modes:
+ *
+ * Drops every mode pushed on this thread, restoring automatic detection.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_clear_modes (void)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  if (state != NULL && state->modes != NULL)
+    g_array_set_size (state->modes, 0);
+}
+
+/**
+ * smartasync_get_thread_context:
+ *
+ * Gets the calling thread's private main context: the context that
+ * synchronous waits push as thread-default and iterate. It is created on first
+ * use, reused by every later wait on this thread and freed when the thread
+ * exits (or by [func@Smartasync.reset]).
+ *
+ * Returns: (transfer none): the thread's private context
+ *
+ * Since: 0.1
+ */
+GMainContext *
+smartasync_get_thread_context (void)
+{
+  return _smartasync_thread_state_get_context (_smartasync_thread_state ());
+}
+
+/**
+ * smartasync_set_thread_context:
+ * @context: (nullable): a context to adopt, or %NULL to drop the current one
+ *
+ * Makes @context the calling thread's private context, for callers that
+ * already own a context per worker thread and want the bridge to use it. The
+ * bridge then iterates @context during synchronous waits, so nothing else may
+ * iterate it at the same time. %NULL drops the current private context; the
+ * next wait creates a fresh one.
+ *
+ * Must not be called while a wait is running on this thread.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_set_thread_context (GMainContext *context)
+{
+  SmartasyncThreadState *state = _smartasync_thread_state ();
+
+  g_return_if_fail (state->wait_depth == 0);
+
+  if (context != NULL)
+    g_main_context_ref (context);
+  g_clear_pointer (&state->private_context, g_main_context_unref);
+  state->private_context = context;
+}
+
+/**
+ * smartasync_reset:
+ *
+ * Returns the calling thread to its initial state, for tests: drops the
+ * modes pushed on it and its private context, and forgets the default
+ * executor ([func@Smartasync.Executor.set_default]). Other threads keep their
+ * private contexts until they exit.
+ *
+ * Must not be called while a wait is running on this thread.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_reset (void)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  if (state != NULL)
+    {
+      g_return_if_fail (state->wait_depth == 0);
+      smartasync_clear_modes ();
+      g_clear_pointer (&state->private_context, g_main_context_unref);
+    }
+
+  smartasync_executor_set_default (NULL);
+}
+
+/* Debug logging */
+
+static gint debug_enabled = -1;
+
+gboolean
+_smartasync_debug_enabled (void)
+{
+  gint enabled = g_atomic_int_get (&debug_enabled);
+
+  if (G_UNLIKELY (enabled < 0))
+    {
+      enabled = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
+      g_atomic_int_set (&debug_enabled, enabled);
+    }
+
+  return enabled;
+}
+
+void
+_smartasync_debug_log (const char *operation,
+                       const char *path,
+                       const char *format,
+                       ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
+                    "SMARTASYNC_OPERATION", operation ? operation : "",
+                    "SMARTASYNC_PATH", path,
+                    "MESSAGE", "%s%s%s",
+                    operation ? operation : "",
+                    operation ? ": " : "",
+                    message);
+}
+
+/**
+ * smartasync_set_debug:
+ * @enabled: whether to log dispatch decisions
+ *
+ * Turns the logging of dispatch decisions on or off at run time. By default
+ * it is on when `G_MESSAGES_DEBUG` names the `Smartasync` log domain (or is
+ * `all`). Each decision is a structured debug message of the `Smartasync`
+ * domain with the fields `SMARTASYNC_OPERATION` and `SMARTASYNC_PATH`; the
+ * default log writer still prints it only when `G_MESSAGES_DEBUG` allows.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_set_debug (gboolean enabled)
+{
+  g_atomic_int_set (&debug_enabled, !!enabled);
+}
+
+/**
+ * smartasync_get_debug:
+ *
+ * Returns: whether dispatch decisions are logged
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_get_debug (void)
+{
+  return _smartasync_debug_enabled ();
+}

@@ -1,0 +1,21 @@
+/* smartasync-glib.h: one implementation, callable from sync and async callers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#define SMARTASYNC_INSIDE
+
+#include <gio/gio.h>
+
+#include "smartasync-version.h"
+#include "smartasync-version-macros.h"
+#include "smartasync-enum-types.h"
+#include "smartasync-error.h"
+#include "smartasync-context.h"
+#include "smartasync-executor.h"
+#include "smartasync-waiter.h"
+#include "smartasync-operation.h"
+
+#undef SMARTASYNC_INSIDE

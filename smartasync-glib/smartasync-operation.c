@@ -1,0 +1,938 @@
+/* smartasync-operation.c: one implementation, callable from sync and async callers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SmartasyncOperation:
+ *
+ * Wraps one implementation of an operation, written once, so that it can be
+ * called from anywhere: the GLib counterpart of the Python SmartAsync
+ * decorator.
+ *
+ * An implementation is a [callback@Smartasync.Func] that completes the
+ * #GTask it is given. It is either *asynchronous*
+ * ([ctor@Smartasync.Operation.new_async]: it starts work and completes the
+ * task later, like any GIO `_async` function) or *blocking*
+ * ([ctor@Smartasync.Operation.new_blocking]: it runs to completion, like a
+ * #GTaskThreadFunc).
+ *
+ * ## The dispatch matrix
+ *
+ * [method@Smartasync.Operation.call] looks at the calling thread
+ * ([func@Smartasync.in_async_context]) and picks one of four paths:
+ *
+ * | caller          | async implementation                      | blocking implementation                          |
+ * |-----------------|-------------------------------------------|--------------------------------------------------|
+ * | sync context    | runs on the thread's private context, waited for; the result is returned | called directly on this thread |
+ * | async context   | pending #GTask; the callback runs later on the caller's thread-default context | offloaded to a worker thread; the callback runs on the caller's context |
+ *
+ * Callers who know what they want use [method@Smartasync.Operation.call_async]
+ * (always asynchronous: an async implementation runs on the caller's thread,
+ * blocking work is offloaded) or [method@Smartasync.Operation.call_sync]
+ * (always returns the result, never from code a running loop dispatches).
+ *
+ * ## Results and errors
+ *
+ * The implementation returns its result through the #GTask, and the caller
+ * reads it the same way: g_task_propagate_pointer() pairs with
+ * [method@Smartasync.Operation.call_finish_pointer], and so on; bindings use
+ * g_task_return_value() and the #GValue forms. A #GError returned by the
+ * implementation reaches the caller with domain, code and message unchanged.
+ * The bridge's own errors use %SMARTASYNC_ERROR.
+ *
+ * ## Offloading
+ *
+ * Blocking work called from an async context goes through
+ * g_task_run_in_thread() by default, so it behaves exactly like GIO's own
+ * blocking operations, or through a [class@Smartasync.Executor] set on the
+ * operation or as the default. A worker thread is a sync context, so a
+ * blocking implementation that calls another operation runs it inline: nested
+ * offloads never wait for a pool thread and cannot starve the pool.
+ *
+ * ## Cancellation
+ *
+ * A call whose #GCancellable is already cancelled completes with
+ * %G_IO_ERROR_CANCELLED without running the implementation. Offloaded work
+ * returns %G_IO_ERROR_CANCELLED as soon as it is cancelled (the worker
+ * finishes in the background and its result is dropped); a synchronous wait
+ * returns at once. Asynchronous implementations get the cancellable and are
+ * expected to honour it, as every GIO operation does; their #GTask reports
+ * %G_IO_ERROR_CANCELLED even if the work finished.
+ *
+ * ## Threads
+ *
+ * An operation is immutable apart from its executor and can be called from
+ * any number of threads at once; every call has its own #GTask, so
+ * concurrent calls each get their own result.
+ *
+ * Since: 0.1
+ */
+
+#include "config.h"
+
+#include "smartasync-context-private.h"
+#include "smartasync-debug-private.h"
+#include "smartasync-enum-types.h"
+#include "smartasync-error.h"
+#include "smartasync-operation.h"
+#include "smartasync-waiter-private.h"
+
+struct _SmartasyncOperation
+{
+  GObject             parent_instance;
+
+  char               *name;
+  SmartasyncKind      kind;
+  SmartasyncFunc      func;
+  gpointer            user_data;
+  GDestroyNotify      destroy;
+
+  GMutex              mutex;      /* protects executor */
+  SmartasyncExecutor *executor;
+};
+
+enum {
+  PROP_0,
+  PROP_NAME,
+  PROP_KIND,
+  PROP_EXECUTOR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (SmartasyncOperation, smartasync_operation, G_TYPE_OBJECT)
+
+static void
+smartasync_operation_finalize (GObject *object)
+{
+  SmartasyncOperation *self = SMARTASYNC_OPERATION (object);
+
+  if (self->destroy != NULL)
+    self->destroy (self->user_data);
+  g_clear_object (&self->executor);
+  g_mutex_clear (&self->mutex);
+  g_free (self->name);
+
+  G_OBJECT_CLASS (smartasync_operation_parent_class)->finalize (object);
+}
+
+static void
+smartasync_operation_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  SmartasyncOperation *self = SMARTASYNC_OPERATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_KIND:
+      g_value_set_enum (value, self->kind);
+      break;
+    case PROP_EXECUTOR:
+      g_value_take_object (value, smartasync_operation_get_executor (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smartasync_operation_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  SmartasyncOperation *self = SMARTASYNC_OPERATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_NAME:
+      self->name = g_value_dup_string (value);
+      break;
+    case PROP_KIND:
+      self->kind = g_value_get_enum (value);
+      break;
+    case PROP_EXECUTOR:
+      smartasync_operation_set_executor (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smartasync_operation_class_init (SmartasyncOperationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smartasync_operation_finalize;
+  object_class->get_property = smartasync_operation_get_property;
+  object_class->set_property = smartasync_operation_set_property;
+
+  /**
+   * SmartasyncOperation:name:
+   *
+   * The operation's name, used in debug logs and error messages.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmartasyncOperation:kind:
+   *
+   * Whether the implementation is asynchronous or blocking.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_KIND] =
+    g_param_spec_enum ("kind", NULL, NULL,
+                       SMARTASYNC_TYPE_KIND, SMARTASYNC_KIND_ASYNC,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmartasyncOperation:executor:
+   *
+   * The executor that runs offloaded blocking calls, or %NULL for the
+   * default executor ([func@Smartasync.Executor.get_default]), itself %NULL
+   * by default, meaning g_task_run_in_thread().
+   *
+   * Since: 0.1
+   */
+  properties[PROP_EXECUTOR] =
+    g_param_spec_object ("executor", NULL, NULL,
+                         SMARTASYNC_TYPE_EXECUTOR,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+smartasync_operation_init (SmartasyncOperation *self)
+{
+  g_mutex_init (&self->mutex);
+}
+
+static SmartasyncOperation *
+operation_new (const char     *name,
+               SmartasyncKind  kind,
+               SmartasyncFunc  func,
+               gpointer        user_data,
+               GDestroyNotify  destroy)
+{
+  SmartasyncOperation *self;
+
+  self = g_object_new (SMARTASYNC_TYPE_OPERATION,
+                       "name", name,
+                       "kind", kind,
+                       NULL);
+  self->func = func;
+  self->user_data = user_data;
+  self->destroy = destroy;
+
+  return self;
+}
+
+/**
+ * smartasync_operation_new_async:
+ * @name: the operation's name, for logs and error messages
+ * @func: (scope notified) (closure user_data) (destroy destroy): an
+ *   asynchronous implementation
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the operation is finalized
+ *
+ * Wraps an asynchronous implementation: @func starts the work and returns;
+ * it completes its #GTask later (take a reference to keep it). It always
+ * runs on the calling thread, with the context the caller's callback will run
+ * on pushed as thread-default.
+ *
+ * Returns: (transfer full): a new operation
+ *
+ * Since: 0.1
+ */
+SmartasyncOperation *
+smartasync_operation_new_async (const char     *name,
+                                SmartasyncFunc  func,
+                                gpointer        user_data,
+                                GDestroyNotify  destroy)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+
+  return operation_new (name, SMARTASYNC_KIND_ASYNC, func, user_data, destroy);
+}
+
+/**
+ * smartasync_operation_new_blocking:
+ * @name: the operation's name, for logs and error messages
+ * @func: (scope notified) (closure user_data) (destroy destroy): a blocking
+ *   implementation
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the operation is finalized
+ *
+ * Wraps a blocking implementation: @func runs to completion and has completed
+ * its #GTask when it returns. It runs on the calling thread in a sync context
+ * and on a worker thread when called from an async context, so it must be
+ * thread-safe.
+ *
+ * Returns: (transfer full): a new operation
+ *
+ * Since: 0.1
+ */
+SmartasyncOperation *
+smartasync_operation_new_blocking (const char     *name,
+                                   SmartasyncFunc  func,
+                                   gpointer        user_data,
+                                   GDestroyNotify  destroy)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+
+  return operation_new (name, SMARTASYNC_KIND_BLOCKING, func, user_data, destroy);
+}
+
+/**
+ * smartasync_operation_get_name:
+ * @self: an operation
+ *
+ * Returns: the operation's name
+ *
+ * Since: 0.1
+ */
+const char *
+smartasync_operation_get_name (SmartasyncOperation *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), NULL);
+
+  return self->name;
+}
+
+/**
+ * smartasync_operation_get_kind:
+ * @self: an operation
+ *
+ * Returns: whether the implementation is asynchronous or blocking
+ *
+ * Since: 0.1
+ */
+SmartasyncKind
+smartasync_operation_get_kind (SmartasyncOperation *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), SMARTASYNC_KIND_ASYNC);
+
+  return self->kind;
+}
+
+/**
+ * smartasync_operation_get_executor:
+ * @self: an operation
+ *
+ * Returns: (transfer full) (nullable): the executor set on the operation
+ *
+ * Since: 0.1
+ */
+SmartasyncExecutor *
+smartasync_operation_get_executor (SmartasyncOperation *self)
+{
+  SmartasyncExecutor *executor;
+
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  executor = self->executor ? g_object_ref (self->executor) : NULL;
+  g_mutex_unlock (&self->mutex);
+
+  return executor;
+}
+
+/**
+ * smartasync_operation_set_executor:
+ * @self: an operation
+ * @executor: (nullable): the executor for offloaded calls, or %NULL for the
+ *   default
+ *
+ * Sets the executor that runs this operation's offloaded blocking calls.
+ * Calls already offloaded are not affected.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_operation_set_executor (SmartasyncOperation *self,
+                                   SmartasyncExecutor  *executor)
+{
+  gboolean changed;
+
+  g_return_if_fail (SMARTASYNC_IS_OPERATION (self));
+  g_return_if_fail (executor == NULL || SMARTASYNC_IS_EXECUTOR (executor));
+
+  g_mutex_lock (&self->mutex);
+  changed = g_set_object (&self->executor, executor);
+  g_mutex_unlock (&self->mutex);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXECUTOR]);
+}
+
+/* Calls */
+
+typedef struct
+{
+  SmartasyncOperation *operation;
+  GVariant            *args;
+} OffloadData;
+
+static void
+offload_data_free (gpointer data)
+{
+  OffloadData *offload = data;
+
+  g_object_unref (offload->operation);
+  g_clear_pointer (&offload->args, g_variant_unref);
+  g_free (offload);
+}
+
+static void
+run_implementation (SmartasyncOperation *self,
+                    GTask               *task,
+                    GVariant            *args)
+{
+  self->func (task, g_task_get_source_object (task), args,
+              g_task_get_cancellable (task), self->user_data);
+}
+
+static void
+offload_thread_func (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  OffloadData *offload = task_data;
+  g_autoptr(SmartasyncOperation) operation = g_object_ref (offload->operation);
+  g_autoptr(GVariant) args = offload->args ? g_variant_ref (offload->args) : NULL;
+
+  /* Our references survive an implementation that replaces the task data. */
+  run_implementation (operation, task, args);
+}
+
+typedef struct
+{
+  SmartasyncThreadState *state;
+  GAsyncReadyCallback    callback;
+  gpointer               user_data;
+} TrackedCallback;
+
+static void
+tracked_callback (GObject      *source_object,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  TrackedCallback *tracked = data;
+
+  tracked->state->tracked_pending--;
+  if (tracked->callback != NULL)
+    tracked->callback (source_object, result, tracked->user_data);
+  g_free (tracked);
+}
+
+/* A call started while this thread's private context is thread-default
+ * (from code a wait dispatches, or from a blocking implementation running
+ * inline) completes on that context; the wait keeps iterating until it has,
+ * so the callback never fires inside a later, unrelated wait. */
+static GTask *
+new_async_task (gpointer             source_object,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  GTask *task;
+
+  if (G_UNLIKELY (_smartasync_context_is_private (g_main_context_get_thread_default ())))
+    {
+      TrackedCallback *tracked = g_new (TrackedCallback, 1);
+
+      tracked->state = _smartasync_thread_state ();
+      tracked->callback = callback;
+      tracked->user_data = user_data;
+      tracked->state->tracked_pending++;
+      task = g_task_new (source_object, cancellable, tracked_callback, tracked);
+    }
+  else
+    task = g_task_new (source_object, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, smartasync_operation_call_async);
+  return task;
+}
+
+static GTask *
+new_sync_task (gpointer          source_object,
+               GCancellable     *cancellable,
+               SmartasyncWaiter *waiter)
+{
+  GTask *task = g_task_new (source_object, cancellable, smartasync_waiter_callback, waiter);
+
+  g_task_set_source_tag (task, smartasync_operation_call_async);
+  return task;
+}
+
+static void
+offload (SmartasyncOperation *self,
+         GTask               *task,
+         GVariant            *args)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
+  OffloadData *offload = g_new (OffloadData, 1);
+
+  offload->operation = g_object_ref (self);
+  offload->args = args ? g_variant_ref (args) : NULL;
+  g_task_set_task_data (task, offload, offload_data_free);
+
+  if (executor == NULL)
+    executor = smartasync_executor_get_default ();
+  if (executor != NULL)
+    smartasync_executor_run_in_thread (executor, task, offload_thread_func);
+  else
+    {
+      g_task_set_return_on_cancel (task, TRUE);
+      g_task_run_in_thread (task, offload_thread_func);
+    }
+}
+
+static GTask *
+start_async (SmartasyncOperation *self,
+             gpointer             source_object,
+             GVariant            *args,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
+{
+  GTask *task = new_async_task (source_object, cancellable, callback, user_data);
+
+  SMARTASYNC_DEBUG (self->name, self->kind == SMARTASYNC_KIND_ASYNC ? "async" : "offload",
+                    "async context, %s implementation: %s",
+                    self->kind == SMARTASYNC_KIND_ASYNC ? "async" : "blocking",
+                    self->kind == SMARTASYNC_KIND_ASYNC ? "pending task" : "offloaded to a worker");
+
+  if (g_task_return_error_if_cancelled (task))
+    return task;
+
+  if (self->kind == SMARTASYNC_KIND_ASYNC)
+    run_implementation (self, task, args);
+  else
+    offload (self, task, args);
+
+  return task;
+}
+
+/* Runs the call on the private context and returns the completed task, or
+ * %NULL with @error set when the wait itself failed. */
+static GTask *
+run_sync (SmartasyncOperation  *self,
+          gpointer              source_object,
+          GVariant             *args,
+          GCancellable         *cancellable,
+          GError              **error)
+{
+  g_autoptr(SmartasyncWaiter) waiter = NULL;
+  GTask *task;
+  gboolean blocking = self->kind == SMARTASYNC_KIND_BLOCKING;
+
+  SMARTASYNC_DEBUG (self->name, blocking ? "direct" : "wait",
+                    "sync context, %s implementation: %s",
+                    blocking ? "blocking" : "async",
+                    blocking ? "direct call" : "waiting on the private context");
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  if (_smartasync_sync_wait_would_block (_smartasync_thread_state ()))
+    {
+      _smartasync_set_would_block_error (self->name, error);
+      return NULL;
+    }
+
+  waiter = _smartasync_waiter_new_named (self->name);
+  task = new_sync_task (source_object, cancellable, waiter);
+  run_implementation (self, task, args);
+  g_object_unref (task);
+
+  if (!_smartasync_waiter_iterate (waiter, cancellable, blocking, error))
+    return NULL;
+
+  return g_object_ref (G_TASK (_smartasync_waiter_get_result (waiter)));
+}
+
+/**
+ * smartasync_operation_call_async:
+ * @self: an operation
+ * @source_object: (nullable) (type GObject.Object): the source object of the
+ *   call's #GTask, passed to the implementation
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called on the caller's
+ *   thread-default main context when the call completes
+ * @user_data: data for @callback
+ *
+ * Calls the operation asynchronously, whatever the context: an asynchronous
+ * implementation starts at once on this thread; a blocking one is offloaded
+ * to a worker thread. @callback is never invoked from inside this function.
+ * Finish with [method@Smartasync.Operation.call_finish] or one of its typed
+ * forms.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_operation_call_async (SmartasyncOperation *self,
+                                 gpointer             source_object,
+                                 GVariant            *args,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GVariant) sunk = NULL;
+
+  g_return_if_fail (SMARTASYNC_IS_OPERATION (self));
+  g_return_if_fail (source_object == NULL || G_IS_OBJECT (source_object));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  sunk = args ? g_variant_ref_sink (args) : NULL;
+  g_object_unref (start_async (self, source_object, sunk, cancellable, callback, user_data));
+}
+
+static GTask *
+check_result (SmartasyncOperation *self,
+              GAsyncResult        *result)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), NULL);
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_operation_call_async), NULL);
+
+  return G_TASK (result);
+}
+
+/**
+ * smartasync_operation_call_finish:
+ * @self: an operation
+ * @result: the #GAsyncResult of the call
+ * @value: (out caller-allocates) (optional): the result, when the
+ *   implementation returned it with g_task_return_value()
+ * @error: return location for an error
+ *
+ * Finishes a call started by [method@Smartasync.Operation.call_async] or
+ * [method@Smartasync.Operation.call], when the implementation returned a
+ * #GValue (as bindings do).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_operation_call_finish (SmartasyncOperation  *self,
+                                  GAsyncResult         *result,
+                                  GValue               *value,
+                                  GError              **error)
+{
+  g_auto(GValue) dropped = G_VALUE_INIT;
+  GTask *task = check_result (self, result);
+
+  g_return_val_if_fail (task != NULL, FALSE);
+
+  return g_task_propagate_value (task, value ? value : &dropped, error);
+}
+
+/**
+ * smartasync_operation_call_finish_pointer: (skip)
+ * @self: an operation
+ * @result: the #GAsyncResult of the call
+ * @error: return location for an error
+ *
+ * Finishes a call whose implementation used g_task_return_pointer().
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+gpointer
+smartasync_operation_call_finish_pointer (SmartasyncOperation  *self,
+                                          GAsyncResult         *result,
+                                          GError              **error)
+{
+  GTask *task = check_result (self, result);
+
+  g_return_val_if_fail (task != NULL, NULL);
+
+  return g_task_propagate_pointer (task, error);
+}
+
+/**
+ * smartasync_operation_call_finish_boolean:
+ * @self: an operation
+ * @result: the #GAsyncResult of the call
+ * @error: return location for an error
+ *
+ * Finishes a call whose implementation used g_task_return_boolean().
+ *
+ * Returns: the result, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_operation_call_finish_boolean (SmartasyncOperation  *self,
+                                          GAsyncResult         *result,
+                                          GError              **error)
+{
+  GTask *task = check_result (self, result);
+
+  g_return_val_if_fail (task != NULL, FALSE);
+
+  return g_task_propagate_boolean (task, error);
+}
+
+/**
+ * smartasync_operation_call_finish_int:
+ * @self: an operation
+ * @result: the #GAsyncResult of the call
+ * @error: return location for an error
+ *
+ * Finishes a call whose implementation used g_task_return_int().
+ *
+ * Returns: the result, or -1 with @error set
+ *
+ * Since: 0.1
+ */
+gssize
+smartasync_operation_call_finish_int (SmartasyncOperation  *self,
+                                      GAsyncResult         *result,
+                                      GError              **error)
+{
+  GTask *task = check_result (self, result);
+
+  g_return_val_if_fail (task != NULL, -1);
+
+  return g_task_propagate_int (task, error);
+}
+
+#define SYNC_PRECONDITIONS(val) \
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
+  g_return_val_if_fail (source_object == NULL || G_IS_OBJECT (source_object), (val)); \
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), (val)); \
+  g_return_val_if_fail (error == NULL || *error == NULL, (val)); \
+  sunk = args ? g_variant_ref_sink (args) : NULL
+
+/**
+ * smartasync_operation_call_sync:
+ * @self: an operation
+ * @source_object: (nullable) (type GObject.Object): the source object of the
+ *   call's #GTask, passed to the implementation
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @value: (out caller-allocates) (optional): the result, when the
+ *   implementation returned it with g_task_return_value()
+ * @error: return location for an error
+ *
+ * Calls the operation and returns when it has completed: an asynchronous
+ * implementation runs on the thread's private context, which is iterated
+ * until it completes; a blocking one is called directly. From code that a
+ * running main loop of this thread dispatches, this fails with
+ * %SMARTASYNC_ERROR_WOULD_BLOCK instead of freezing the loop (see
+ * [class@Smartasync.Waiter]).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_operation_call_sync (SmartasyncOperation  *self,
+                                gpointer              source_object,
+                                GVariant             *args,
+                                GCancellable         *cancellable,
+                                GValue               *value,
+                                GError              **error)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(GTask) task = NULL;
+  g_auto(GValue) dropped = G_VALUE_INIT;
+
+  SYNC_PRECONDITIONS (FALSE);
+
+  task = run_sync (self, source_object, sunk, cancellable, error);
+  return task != NULL && g_task_propagate_value (task, value ? value : &dropped, error);
+}
+
+/**
+ * smartasync_operation_call_sync_pointer: (skip)
+ * @self: an operation
+ * @source_object: (nullable): the source object of the call's #GTask
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Like [method@Smartasync.Operation.call_sync], for implementations that use
+ * g_task_return_pointer().
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+gpointer
+smartasync_operation_call_sync_pointer (SmartasyncOperation  *self,
+                                        gpointer              source_object,
+                                        GVariant             *args,
+                                        GCancellable         *cancellable,
+                                        GError              **error)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(GTask) task = NULL;
+
+  SYNC_PRECONDITIONS (NULL);
+
+  task = run_sync (self, source_object, sunk, cancellable, error);
+  return task != NULL ? g_task_propagate_pointer (task, error) : NULL;
+}
+
+/**
+ * smartasync_operation_call_sync_boolean:
+ * @self: an operation
+ * @source_object: (nullable) (type GObject.Object): the source object of the
+ *   call's #GTask
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Like [method@Smartasync.Operation.call_sync], for implementations that use
+ * g_task_return_boolean().
+ *
+ * Returns: the result, or %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_operation_call_sync_boolean (SmartasyncOperation  *self,
+                                        gpointer              source_object,
+                                        GVariant             *args,
+                                        GCancellable         *cancellable,
+                                        GError              **error)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(GTask) task = NULL;
+
+  SYNC_PRECONDITIONS (FALSE);
+
+  task = run_sync (self, source_object, sunk, cancellable, error);
+  return task != NULL && g_task_propagate_boolean (task, error);
+}
+
+/**
+ * smartasync_operation_call_sync_int:
+ * @self: an operation
+ * @source_object: (nullable) (type GObject.Object): the source object of the
+ *   call's #GTask
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Like [method@Smartasync.Operation.call_sync], for implementations that use
+ * g_task_return_int().
+ *
+ * Returns: the result, or -1 with @error set
+ *
+ * Since: 0.1
+ */
+gssize
+smartasync_operation_call_sync_int (SmartasyncOperation  *self,
+                                    gpointer              source_object,
+                                    GVariant             *args,
+                                    GCancellable         *cancellable,
+                                    GError              **error)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(GTask) task = NULL;
+
+  SYNC_PRECONDITIONS (-1);
+
+  task = run_sync (self, source_object, sunk, cancellable, error);
+  return task != NULL ? g_task_propagate_int (task, error) : -1;
+}
+
+/* A completed task carrying the wait's own error, made on the private
+ * context so that its completion idle is dispatched here and not left on the
+ * caller's context. */
+static GTask *
+failed_task (SmartasyncOperation *self,
+             gpointer             source_object,
+             GError              *error)
+{
+  g_autoptr(SmartasyncWaiter) waiter = _smartasync_waiter_new_named (self->name);
+  GTask *task = new_sync_task (source_object, NULL, waiter);
+
+  g_task_return_error (task, error);
+  _smartasync_waiter_iterate (waiter, NULL, TRUE, NULL);
+
+  return task;
+}
+
+/**
+ * smartasync_operation_call:
+ * @self: an operation
+ * @source_object: (nullable) (type GObject.Object): the source object of the
+ *   call's #GTask, passed to the implementation
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (nullable) (closure user_data): called once with
+ *   the result
+ * @user_data: data for @callback
+ *
+ * The smart call: decides from the calling context
+ * ([func@Smartasync.in_async_context]) how to run the operation, following
+ * the dispatch matrix of [class@Smartasync.Operation].
+ *
+ * In a sync context the call has completed when this function returns: the
+ * returned task holds the result, and @callback has already been invoked,
+ * on this thread, with the private context popped. In an async context the
+ * returned task is pending, and @callback runs later on the caller's
+ * thread-default main context, never from inside this function. Either way
+ * @callback runs exactly once and can read the result with
+ * [method@Smartasync.Operation.call_finish] or its typed forms, so one
+ * callback serves both kinds of callers.
+ *
+ * Returns: (transfer full): the call's task, completed in a sync context and
+ *   pending in an async one
+ *
+ * Since: 0.1
+ */
+GTask *
+smartasync_operation_call (SmartasyncOperation *self,
+                           gpointer             source_object,
+                           GVariant            *args,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  GError *error = NULL;
+  GTask *task;
+
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), NULL);
+  g_return_val_if_fail (source_object == NULL || G_IS_OBJECT (source_object), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+
+  sunk = args ? g_variant_ref_sink (args) : NULL;
+  if (smartasync_in_async_context ())
+    return start_async (self, source_object, sunk, cancellable, callback, user_data);
+
+  task = run_sync (self, source_object, sunk, cancellable, &error);
+  if (task == NULL)
+    task = failed_task (self, source_object, error);
+
+  if (callback != NULL)
+    callback (source_object, G_ASYNC_RESULT (task), user_data);
+
+  return task;
+}
