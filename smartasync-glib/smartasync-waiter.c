@@ -251,6 +251,24 @@ drain_tracked_tasks (SmartasyncWaiter *self)
     g_main_context_iteration (self->context, TRUE);
 }
 
+/* Sources that code dispatched during this wait attached to the private
+ * context and that are ready now belong to this wait, so they are
+ * dispatched here and not in a later, unrelated one. The bound keeps a source
+ * that never stops being ready (a caller's bug) from hanging the wait. */
+#define MAX_LEFTOVER_DISPATCHES 64
+
+static void
+dispatch_ready_leftovers (SmartasyncWaiter *self)
+{
+  for (guint i = 0; i < MAX_LEFTOVER_DISPATCHES; i++)
+    if (!g_main_context_iteration (self->context, FALSE))
+      return;
+
+  g_warning ("A source attached to the private context during the wait for “%s” "
+             "is still ready after %d dispatches; leaving it for later",
+             self->name ? self->name : "operation", MAX_LEFTOVER_DISPATCHES);
+}
+
 static void
 pop_context (SmartasyncWaiter *self)
 {
@@ -305,6 +323,7 @@ _smartasync_waiter_iterate (SmartasyncWaiter  *self,
     iterate_until_complete (self, cancellable);
 
   drain_tracked_tasks (self);
+  dispatch_ready_leftovers (self);
   pop_context (self);
 
   if (g_atomic_int_get (&self->completed))

@@ -1,0 +1,38 @@
+/* test-util.h: implementations and helpers shared by the C tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <smartasync-glib.h>
+
+G_BEGIN_DECLS
+
+/* Async implementation: completes on the next iteration of the thread-default
+ * context with the string argument upper-cased (pointer result), or with the
+ * G_IO_ERROR_INVALID_ARGUMENT error when args is NULL. */
+void test_upper_async (GTask        *task,
+                       gpointer      source_object,
+                       GVariant     *args,
+                       GCancellable *cancellable,
+                       gpointer      user_data);
+
+/* Blocking implementation: returns the integer argument doubled (int result),
+ * and records the thread it ran on in *(GThread **) user_data when set. */
+void test_double_blocking (GTask        *task,
+                           gpointer      source_object,
+                           GVariant     *args,
+                           GCancellable *cancellable,
+                           gpointer      user_data);
+
+/* Iterates @context until *flag becomes TRUE. */
+void test_iterate_until (GMainContext *context,
+                         gboolean     *flag);
+
+/* Runs @func once from an idle dispatched by a loop on the default context
+ * and returns when it has run. */
+void test_run_in_loop (GSourceFunc func,
+                       gpointer    data);
+
+G_END_DECLS
