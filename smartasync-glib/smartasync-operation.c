@@ -561,12 +561,15 @@ run_sync (SmartasyncOperation  *self,
   waiter = _smartasync_waiter_new_named (self->name);
   task = new_sync_task (source_object, cancellable, waiter);
   run_implementation (self, task, args);
-  g_object_unref (task);
 
   if (!_smartasync_waiter_iterate (waiter, cancellable, blocking, error))
-    return NULL;
+    {
+      _smartasync_waiter_watch_task (waiter, task);
+      g_object_unref (task);
+      return NULL;
+    }
 
-  return g_object_ref (G_TASK (_smartasync_waiter_get_result (waiter)));
+  return task;
 }
 
 /**

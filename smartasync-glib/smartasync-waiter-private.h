@@ -15,6 +15,8 @@ gboolean          _smartasync_waiter_iterate    (SmartasyncWaiter  *self,
                                                  gboolean           blocking_done,
                                                  GError           **error);
 GAsyncResult     *_smartasync_waiter_get_result (SmartasyncWaiter  *self);
+void              _smartasync_waiter_watch_task (SmartasyncWaiter  *self,
+                                                 GTask             *task);
 gboolean          _smartasync_set_would_block_error (const char    *name,
                                                      GError       **error);
 

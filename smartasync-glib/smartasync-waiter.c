@@ -369,6 +369,35 @@ smartasync_waiter_wait (SmartasyncWaiter  *self,
   return g_object_ref (self->result);
 }
 
+static void
+release_if_never_completed (gpointer  data,
+                            GObject  *where_the_task_was)
+{
+  SmartasyncWaiter *self = data;
+
+  /* The task died without calling back: nothing will drop the reference
+   * its pending completion owned. */
+  if (!g_atomic_int_get (&self->completed))
+    g_object_unref (self);
+}
+
+/*< private >
+ * _smartasync_waiter_watch_task:
+ * @self: a waiter whose wait failed
+ * @task: the task that was to complete it
+ *
+ * Lets an abandoned waiter go when @task is finalized without calling back
+ * (an implementation that dropped its task), instead of leaking it. If the
+ * task does complete later, its callback releases the waiter as usual.
+ */
+void
+_smartasync_waiter_watch_task (SmartasyncWaiter *self,
+                               GTask            *task)
+{
+  if (!g_atomic_int_get (&self->completed))
+    g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
+}
+
 /*< private >
  * _smartasync_waiter_get_result:
  *

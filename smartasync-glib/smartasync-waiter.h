@@ -60,8 +60,9 @@ GAsyncResult     *smartasync_waiter_wait     (SmartasyncWaiter  *self,
 #define SMARTASYNC_WAIT(error, cancellable, async_call, ...) \
   ({ \
     SmartasyncWaiter *_smartasync_w = smartasync_waiter_new (); \
+    GAsyncResult *_smartasync_r; \
     async_call (__VA_ARGS__, smartasync_waiter_callback, _smartasync_w); \
-    GAsyncResult *_smartasync_r = smartasync_waiter_wait (_smartasync_w, (cancellable), (error)); \
+    _smartasync_r = smartasync_waiter_wait (_smartasync_w, (cancellable), (error)); \
     g_object_unref (_smartasync_w); \
     _smartasync_r; \
   })

@@ -1,3 +1,488 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-waiter.c: synchronous waits on GIO asynchronous operations
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <unistd.h>
+#include <glib-unix.h>
+
 #include "test-util.h"
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+
+static GFile *
+make_temp_file (const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileIOStream) stream = NULL;
+  GFile *file = g_file_new_tmp ("smartasync-test-XXXXXX", &stream, &error);
+
+  g_assert_no_error (error);
+  g_file_replace_contents (file, contents, strlen (contents), NULL, FALSE,
+                           G_FILE_CREATE_NONE, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return file;
+}
+
+static void
+delete_temp_file (GFile *file)
+{
+  g_file_delete (file, NULL, NULL);
+  g_object_unref (file);
+}
+
+static void
+test_waiter_load_contents (void)
+{
+  GFile *file = make_temp_file ("hello waiter");
+  g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  /* The private context is pushed before the operation starts. */
+  g_assert_true (g_main_context_get_thread_default () == smartasync_get_thread_context ());
+  g_file_load_contents_async (file, NULL, smartasync_waiter_callback, waiter);
+  result = smartasync_waiter_wait (waiter, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_assert_null (g_main_context_get_thread_default ());
+
+  g_assert_true (g_file_load_contents_finish (file, result, &contents, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (contents, ==, "hello waiter");
+  delete_temp_file (file);
+}
+
+static void
+test_waiter_macro_and_errors (void)
+{
+  g_autoptr(GFile) missing = g_file_new_for_path ("/nonexistent/smartasync/file");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result =
+    SMARTASYNC_WAIT (&error, NULL, g_file_load_contents_async, missing, NULL);
+
+  char *contents = NULL;
+
+  g_assert_no_error (error);
+  g_assert_false (g_file_load_contents_finish (missing, result, &contents, NULL, NULL, &error));
+  g_assert_null (contents);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+}
+
+static gpointer
+wait_in_thread (gpointer data)
+{
+  GFile *file = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result =
+    SMARTASYNC_WAIT (&error, NULL, g_file_load_contents_async, file, NULL);
+  char *contents = NULL;
+
+  g_assert_no_error (error);
+  g_file_load_contents_finish (file, result, &contents, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+static void
+test_waiter_from_threads (void)
+{
+  GFile *file = make_temp_file ("threads");
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("waiter", wait_in_thread, file);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    {
+      g_autofree char *contents = g_thread_join (threads[i]);
+
+      g_assert_cmpstr (contents, ==, "threads");
+    }
+  delete_temp_file (file);
+}
+
+/* An operation that completes only through a file descriptor: the private
+ * context's poll function must never starve it. */
+typedef struct
+{
+  GTask *task;
+  int    fds[2];
+} PipeOp;
+
+static gboolean
+pipe_readable (gint         fd,
+               GIOCondition condition,
+               gpointer     data)
+{
+  PipeOp *op = data;
+  char byte = 0;
+
+  g_assert_cmpint (read (fd, &byte, 1), ==, 1);
+  g_task_return_int (op->task, byte);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+write_later (gpointer data)
+{
+  PipeOp *op = data;
+
+  g_usleep (20 * 1000);
+  g_assert_cmpint (write (op->fds[1], "z", 1), ==, 1);
+  return NULL;
+}
+
+static void
+test_waiter_fd_source (void)
+{
+  PipeOp op;
+  g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  GSource *source;
+  GThread *writer;
+
+  g_assert_true (g_unix_open_pipe (op.fds, FD_CLOEXEC, NULL));
+  op.task = g_task_new (NULL, NULL, smartasync_waiter_callback, waiter);
+  source = g_unix_fd_source_new (op.fds[0], G_IO_IN);
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pipe_readable, &op, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  writer = g_thread_new ("writer", write_later, &op);
+
+  result = smartasync_waiter_wait (waiter, NULL, NULL);
+  g_assert_cmpint (g_task_propagate_int (G_TASK (result), NULL), ==, 'z');
+
+  g_thread_join (writer);
+  g_source_destroy (source);
+  g_source_unref (source);
+  g_object_unref (op.task);
+  close (op.fds[0]);
+  close (op.fds[1]);
+}
+
+/* Cancelling the wait returns at once, even if the operation ignores
+ * cancellation; its late completion is dropped safely. */
+static void
+complete_after_delay (GTask        *task,
+                      gpointer      source,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  g_usleep (100 * 1000);
+  g_task_return_int (task, 7);
+}
+
+static gpointer
+cancel_later (gpointer data)
+{
+  g_usleep (10 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+static void
+test_waiter_cancel (void)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, smartasync_waiter_callback, waiter);
+  g_autoptr(GError) error = NULL;
+  GThread *canceller = g_thread_new ("cancel", cancel_later, cancellable);
+  gint64 start = g_get_monotonic_time ();
+  GFile *file = make_temp_file ("after");
+  g_autoptr(GAsyncResult) later = NULL;
+  g_autofree char *contents = NULL;
+
+  g_task_run_in_thread (task, complete_after_delay);
+  g_assert_null (smartasync_waiter_wait (waiter, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 90 * 1000);
+  g_thread_join (canceller);
+
+  /* The abandoned completion lands on the private context; the next wait
+   * dispatches it to the abandoned waiter, which ignores it. */
+  g_usleep (150 * 1000);
+  later = SMARTASYNC_WAIT (NULL, NULL, g_file_load_contents_async, file, NULL);
+  g_assert_true (g_file_load_contents_finish (file, later, &contents, NULL, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "after");
+  delete_temp_file (file);
+}
+
+/* Nesting: a callback dispatched during a wait waits again. */
+typedef struct
+{
+  GFile *file;
+  char  *inner;
+  int    outer_calls;
+} NestedWaits;
+
+static void
+outer_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  NestedWaits *nested = data;
+  g_autoptr(GAsyncResult) inner_result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  nested->outer_calls++;
+  inner_result = SMARTASYNC_WAIT (&error, NULL, g_file_load_contents_async, nested->file, NULL);
+  g_assert_no_error (error);
+  g_file_load_contents_finish (nested->file, inner_result, &nested->inner, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+outer_operation (GTask        *task,
+                 gpointer      source,
+                 GVariant     *args,
+                 GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  GFile *file = user_data;
+
+  /* A nested load while this wait runs, then complete the outer task. */
+  g_file_load_contents_async (file, NULL, outer_done, g_task_get_task_data (task));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_waiter_nested (void)
+{
+  NestedWaits nested = { make_temp_file ("nested"), NULL, 0 };
+  g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, smartasync_waiter_callback, waiter);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_task_set_task_data (task, &nested, NULL);
+  outer_operation (task, NULL, NULL, NULL, nested.file);
+  result = smartasync_waiter_wait (waiter, NULL, NULL);
+  g_assert_true (g_task_propagate_boolean (G_TASK (result), NULL));
+
+  /* Drain what the nested load left: another wait dispatches it if the
+   * outer completion came first. */
+  while (nested.outer_calls == 0)
+    {
+      g_autoptr(GAsyncResult) r = SMARTASYNC_WAIT (NULL, NULL, g_file_load_contents_async, nested.file, NULL);
+      g_autofree char *again = NULL;
+
+      g_file_load_contents_finish (nested.file, r, &again, NULL, NULL, NULL);
+    }
+  g_assert_cmpint (nested.outer_calls, ==, 1);
+  g_assert_cmpstr (nested.inner, ==, "nested");
+  g_free (nested.inner);
+  delete_temp_file (nested.file);
+}
+
+/* Leftovers: a source attached during a wait, ready when the operation
+ * completes, is dispatched before the wait returns, not in a later wait. */
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+leave_low_priority_idle (GTask        *task,
+                         gpointer      source,
+                         GVariant     *args,
+                         GCancellable *cancellable,
+                         gpointer      user_data)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_priority (idle, G_PRIORITY_LOW);
+  g_source_set_callback (idle, set_flag, user_data, NULL);
+  g_source_attach (idle, g_main_context_get_thread_default ());
+  g_source_unref (idle);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_waiter_ready_leftover_dispatched (void)
+{
+  gboolean fired = FALSE;
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("leftover", leave_low_priority_idle, &fired, NULL);
+
+  g_assert_true (smartasync_operation_call_sync_boolean (op, NULL, NULL, NULL, NULL));
+  g_assert_true (fired);
+}
+
+/* A smart call started during a wait that outlives the operation which
+ * started it is finished by that wait: its callback never fires inside a
+ * later, unrelated wait. */
+typedef struct
+{
+  int      inner_calls;
+  gboolean inner_done_before_return;
+} Outlive;
+
+static void
+inner_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  Outlive *outlive = data;
+  g_autofree char *upper = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  g_assert_cmpstr (upper, ==, "SLOW");
+  outlive->inner_calls++;
+}
+
+static void
+slow_blocking (GTask        *task,
+               gpointer      source,
+               GVariant     *args,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  g_usleep (30 * 1000);
+  g_task_return_pointer (task, g_strdup ("SLOW"), g_free);
+}
+
+static void
+start_inner_and_complete (GTask        *task,
+                          gpointer      source,
+                          GVariant     *args,
+                          GCancellable *cancellable,
+                          gpointer      user_data)
+{
+  g_autoptr(SmartasyncOperation) slow =
+    smartasync_operation_new_blocking ("slow", slow_blocking, NULL, NULL);
+
+  /* Offloaded from inside the wait, bound to the private context. */
+  smartasync_operation_call_async (slow, NULL, NULL, NULL, inner_done, user_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_waiter_tracked_leftover (void)
+{
+  Outlive outlive = { 0, FALSE };
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("outer", start_inner_and_complete, &outlive, NULL);
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autofree char *later = NULL;
+
+  g_assert_true (smartasync_operation_call_sync_boolean (op, NULL, NULL, NULL, NULL));
+  g_assert_cmpint (outlive.inner_calls, ==, 1);
+
+  later = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("u"), NULL, NULL);
+  g_assert_cmpstr (later, ==, "U");
+  g_assert_cmpint (outlive.inner_calls, ==, 1);
+}
+
+/* A wait from code a running loop dispatches is refused, whether or not the
+ * operation needs that loop, and never hangs. */
+static gboolean
+complete_from_default (gpointer data)
+{
+  GTask *task = data;
+
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+needs_default_context (GTask        *task,
+                       gpointer      source,
+                       GVariant     *args,
+                       GCancellable *cancellable,
+                       gpointer      user_data)
+{
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 1, complete_from_default,
+                      g_object_ref (task), g_object_unref);
+}
+
+typedef struct
+{
+  GError  *private_only;
+  GError  *needs_outer;
+  gboolean forced_ok;
+} RefusalCheck;
+
+static gboolean
+try_waits_in_loop (gpointer data)
+{
+  RefusalCheck *check = data;
+  g_autoptr(SmartasyncOperation) private_only =
+    smartasync_operation_new_async ("private-only", test_upper_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) needs_outer =
+    smartasync_operation_new_async ("needs-outer", needs_default_context, NULL, NULL);
+  char *forced;
+
+  g_assert_null (smartasync_operation_call_sync_pointer (private_only, NULL, g_variant_new_string ("p"),
+                                                         NULL, &check->private_only));
+  g_assert_false (smartasync_operation_call_sync_boolean (needs_outer, NULL, NULL, NULL,
+                                                          &check->needs_outer));
+
+  /* The caller asserts the loop is not needed: the wait runs. */
+  smartasync_push_mode (SMARTASYNC_MODE_SYNC);
+  forced = smartasync_operation_call_sync_pointer (private_only, NULL, g_variant_new_string ("p"), NULL, NULL);
+  smartasync_pop_mode ();
+  check->forced_ok = g_strcmp0 (forced, "P") == 0;
+  g_free (forced);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_waiter_refused_in_running_loop (void)
+{
+  RefusalCheck check = { NULL, NULL, FALSE };
+  g_autoptr(SmartasyncWaiter) waiter = NULL;
+
+  test_run_in_loop (try_waits_in_loop, &check);
+  g_assert_error (check.private_only, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
+  g_assert_nonnull (strstr (check.private_only->message, "“private-only”"));
+  g_assert_nonnull (strstr (check.private_only->message, "asynchronous call"));
+  g_assert_error (check.needs_outer, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
+  g_assert_nonnull (strstr (check.needs_outer->message, "“needs-outer”"));
+  g_assert_true (check.forced_ok);
+  g_clear_error (&check.private_only);
+  g_clear_error (&check.needs_outer);
+}
+
+static void
+test_waiter_bad_input (void)
+{
+  g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, smartasync_waiter_callback, waiter);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_WAITER*");
+  g_assert_null (smartasync_waiter_wait (NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  g_task_return_boolean (task, TRUE);
+  result = smartasync_waiter_wait (waiter, NULL, NULL);
+  g_assert_nonnull (result);
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*waited*");
+  g_assert_null (smartasync_waiter_wait (waiter, NULL, NULL));
+  g_test_assert_expected_messages ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/smartasync/waiter/load-contents", test_waiter_load_contents);
+  g_test_add_func ("/smartasync/waiter/macro-and-errors", test_waiter_macro_and_errors);
+  g_test_add_func ("/smartasync/waiter/from-threads", test_waiter_from_threads);
+  g_test_add_func ("/smartasync/waiter/fd-source", test_waiter_fd_source);
+  g_test_add_func ("/smartasync/waiter/cancel", test_waiter_cancel);
+  g_test_add_func ("/smartasync/waiter/nested", test_waiter_nested);
+  g_test_add_func ("/smartasync/waiter/ready-leftover-dispatched", test_waiter_ready_leftover_dispatched);
+  g_test_add_func ("/smartasync/waiter/tracked-leftover", test_waiter_tracked_leftover);
+  g_test_add_func ("/smartasync/waiter/refused-in-running-loop", test_waiter_refused_in_running_loop);
+  g_test_add_func ("/smartasync/waiter/bad-input", test_waiter_bad_input);
+
+  ret = g_test_run ();
+  smartasync_reset ();
+  return ret;
+}
