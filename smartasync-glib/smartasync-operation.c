@@ -609,16 +609,11 @@ smartasync_operation_call_async (SmartasyncOperation *self,
   g_object_unref (start_async (self, source_object, sunk, cancellable, callback, user_data));
 }
 
-static GTask *
-check_result (SmartasyncOperation *self,
-              GAsyncResult        *result)
-{
-  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), NULL);
-  g_return_val_if_fail (G_IS_TASK (result), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_operation_call_async), NULL);
-
-  return G_TASK (result);
-}
+#define FINISH_PRECONDITIONS(val) \
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
+  g_return_val_if_fail (G_IS_TASK (result), (val)); \
+  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_operation_call_async), (val)); \
+  g_return_val_if_fail (error == NULL || *error == NULL, (val))
 
 /**
  * smartasync_operation_call_finish:
@@ -643,11 +638,10 @@ smartasync_operation_call_finish (SmartasyncOperation  *self,
                                   GError              **error)
 {
   g_auto(GValue) dropped = G_VALUE_INIT;
-  GTask *task = check_result (self, result);
 
-  g_return_val_if_fail (task != NULL, FALSE);
+  FINISH_PRECONDITIONS (FALSE);
 
-  return g_task_propagate_value (task, value ? value : &dropped, error);
+  return g_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
 }
 
 /**
@@ -667,11 +661,9 @@ smartasync_operation_call_finish_pointer (SmartasyncOperation  *self,
                                           GAsyncResult         *result,
                                           GError              **error)
 {
-  GTask *task = check_result (self, result);
+  FINISH_PRECONDITIONS (NULL);
 
-  g_return_val_if_fail (task != NULL, NULL);
-
-  return g_task_propagate_pointer (task, error);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -691,11 +683,9 @@ smartasync_operation_call_finish_boolean (SmartasyncOperation  *self,
                                           GAsyncResult         *result,
                                           GError              **error)
 {
-  GTask *task = check_result (self, result);
+  FINISH_PRECONDITIONS (FALSE);
 
-  g_return_val_if_fail (task != NULL, FALSE);
-
-  return g_task_propagate_boolean (task, error);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -715,11 +705,9 @@ smartasync_operation_call_finish_int (SmartasyncOperation  *self,
                                       GAsyncResult         *result,
                                       GError              **error)
 {
-  GTask *task = check_result (self, result);
+  FINISH_PRECONDITIONS (-1);
 
-  g_return_val_if_fail (task != NULL, -1);
-
-  return g_task_propagate_int (task, error);
+  return g_task_propagate_int (G_TASK (result), error);
 }
 
 #define SYNC_PRECONDITIONS(val) \

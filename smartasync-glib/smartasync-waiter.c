@@ -87,6 +87,7 @@ struct _SmartasyncWaiter
   guint                  tracked_at_start;
   gint                   completed;   /* atomic */
   guint                  waited : 1;
+  guint                  watching_task : 1;
 };
 
 G_DEFINE_FINAL_TYPE (SmartasyncWaiter, smartasync_waiter, G_TYPE_OBJECT)
@@ -166,6 +167,17 @@ smartasync_waiter_new (void)
   return _smartasync_waiter_new_named (NULL);
 }
 
+static void
+release_if_never_completed (gpointer  data,
+                            GObject  *where_the_task_was)
+{
+  SmartasyncWaiter *self = data;
+
+  /* The task died without calling back: nothing will drop the reference
+   * its pending completion owned. */
+  g_object_unref (self);
+}
+
 /**
  * smartasync_waiter_complete:
  * @self: a waiter
@@ -188,6 +200,9 @@ smartasync_waiter_complete (SmartasyncWaiter *self,
 
   self->result = g_object_ref (result);
   g_atomic_int_set (&self->completed, TRUE);
+
+  if (self->watching_task)
+    g_object_weak_unref (G_OBJECT (result), release_if_never_completed, self);
 
   /* An operation may complete from another thread; the waiting thread
    * sleeps in poll() and must be woken. On the owner thread, the iteration
@@ -369,18 +384,6 @@ smartasync_waiter_wait (SmartasyncWaiter  *self,
   return g_object_ref (self->result);
 }
 
-static void
-release_if_never_completed (gpointer  data,
-                            GObject  *where_the_task_was)
-{
-  SmartasyncWaiter *self = data;
-
-  /* The task died without calling back: nothing will drop the reference
-   * its pending completion owned. */
-  if (!g_atomic_int_get (&self->completed))
-    g_object_unref (self);
-}
-
 /*< private >
  * _smartasync_waiter_watch_task:
  * @self: a waiter whose wait failed
@@ -388,14 +391,19 @@ release_if_never_completed (gpointer  data,
  *
  * Lets an abandoned waiter go when @task is finalized without calling back
  * (an implementation that dropped its task), instead of leaking it. If the
- * task does complete later, its callback releases the waiter as usual.
+ * task does complete later, its callback releases the waiter as usual and
+ * removes the watch. Both happen on the waiting thread, which dispatches
+ * the task's callback.
  */
 void
 _smartasync_waiter_watch_task (SmartasyncWaiter *self,
                                GTask            *task)
 {
   if (!g_atomic_int_get (&self->completed))
-    g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
+    {
+      self->watching_task = TRUE;
+      g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
+    }
 }
 
 /*< private >

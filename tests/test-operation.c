@@ -1,3 +1,731 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-operation.c: the smart call, every cell of the dispatch matrix
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
 #include "test-util.h"
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+
+#define TEST_ERROR (g_quark_from_static_string ("test-error"))
+
+static GMainLoop *loop;
+
+/* Captures one completion: where and when it ran, and what it carried. */
+typedef struct
+{
+  int           calls;
+  GThread      *thread;
+  GMainContext *context;
+  gboolean      in_async;
+  GAsyncResult *result;
+} Completion;
+
+static void
+record_completion (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Completion *completion = data;
+
+  completion->calls++;
+  completion->thread = g_thread_self ();
+  completion->context = g_main_context_get_thread_default ();
+  completion->in_async = smartasync_in_async_context ();
+  g_set_object (&completion->result, result);
+  if (loop != NULL)
+    g_main_loop_quit (loop);
+}
+
+static void
+completion_clear (Completion *completion)
+{
+  g_clear_object (&completion->result);
+}
+
+/* Runs @func inside a running loop on the default context and keeps the loop
+ * running until @completion has been recorded. */
+static void
+run_in_loop_until (GSourceFunc  func,
+                   gpointer     data,
+                   Completion  *completion)
+{
+  loop = g_main_loop_new (NULL, FALSE);
+  g_idle_add (func, data);
+  while (completion->calls == 0)
+    g_main_loop_run (loop);
+  g_clear_pointer (&loop, g_main_loop_unref);
+}
+
+/* Matrix: sync context */
+
+static void
+test_sync_async (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *result =
+    smartasync_operation_call_sync_pointer (op, NULL, g_variant_new_string ("hello"), NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (result, ==, "HELLO");
+  g_assert_null (g_main_context_get_thread_default ());
+}
+
+static void
+test_sync_blocking_direct (void)
+{
+  GThread *ran_on = NULL;
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("double", test_double_blocking, &ran_on, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (smartasync_operation_call_sync_int (op, NULL, g_variant_new_int32 (21), NULL, &error), ==, 42);
+  g_assert_no_error (error);
+  g_assert_true (ran_on == g_thread_self ());
+}
+
+/* Matrix: async context */
+
+typedef struct
+{
+  SmartasyncOperation *op;
+  GVariant            *args;
+  Completion          *completion;
+  gboolean             returned_before_callback;
+  GThread             *loop_thread;
+} AsyncCall;
+
+static gboolean
+start_call_async (gpointer data)
+{
+  AsyncCall *call = data;
+
+  smartasync_operation_call_async (call->op, NULL, call->args, NULL, record_completion, call->completion);
+  call->returned_before_callback = call->completion->calls == 0;
+  call->loop_thread = g_thread_self ();
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_async_async (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  Completion completion = { 0 };
+  AsyncCall call = { op, g_variant_new_string ("later"), &completion, FALSE, NULL };
+  g_autofree char *result = NULL;
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_true (call.returned_before_callback);
+  g_assert_cmpint (completion.calls, ==, 1);
+  g_assert_true (completion.thread == g_thread_self ());
+  g_assert_true (completion.in_async);
+  result = smartasync_operation_call_finish_pointer (op, completion.result, NULL);
+  g_assert_cmpstr (result, ==, "LATER");
+  completion_clear (&completion);
+}
+
+static void
+test_async_blocking_offloaded (void)
+{
+  GThread *ran_on = NULL;
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("double", test_double_blocking, &ran_on, NULL);
+  Completion completion = { 0 };
+  AsyncCall call = { op, g_variant_new_int32 (5), &completion, FALSE, NULL };
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_true (call.returned_before_callback);
+  g_assert_nonnull (ran_on);
+  g_assert_true (ran_on != g_thread_self ());
+  g_assert_true (completion.thread == g_thread_self ());
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, completion.result, NULL), ==, 10);
+  completion_clear (&completion);
+}
+
+/* The smart call */
+
+static void
+test_smart_call_sync_context (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  Completion completion = { 0 };
+  g_autoptr(GTask) task =
+    smartasync_operation_call (op, NULL, g_variant_new_string ("now"), NULL, record_completion, &completion);
+  g_autofree char *result = NULL;
+
+  /* Completed, and the callback already ran, with the private context popped. */
+  g_assert_true (g_task_get_completed (task));
+  g_assert_cmpint (completion.calls, ==, 1);
+  g_assert_false (completion.in_async);
+  g_assert_null (completion.context);
+  g_assert_true (completion.result == G_ASYNC_RESULT (task));
+  result = smartasync_operation_call_finish_pointer (op, G_ASYNC_RESULT (task), NULL);
+  g_assert_cmpstr (result, ==, "NOW");
+  completion_clear (&completion);
+}
+
+typedef struct
+{
+  SmartasyncOperation *op;
+  Completion          *completion;
+  GTask               *task;
+  gboolean             pending_on_return;
+} SmartCall;
+
+static gboolean
+start_smart_call (gpointer data)
+{
+  SmartCall *call = data;
+
+  call->task = smartasync_operation_call (call->op, NULL, g_variant_new_int32 (4), NULL,
+                                          record_completion, call->completion);
+  call->pending_on_return = !g_task_get_completed (call->task) && call->completion->calls == 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_smart_call_async_context (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);
+  Completion completion = { 0 };
+  SmartCall call = { op, &completion, NULL, FALSE };
+
+  run_in_loop_until (start_smart_call, &call, &completion);
+  g_assert_true (call.pending_on_return);
+  g_assert_cmpint (completion.calls, ==, 1);
+  g_assert_true (completion.result == G_ASYNC_RESULT (call.task));
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, completion.result, NULL), ==, 8);
+  g_object_unref (call.task);
+  completion_clear (&completion);
+}
+
+/* Results of every kind pass through */
+
+static void
+return_value_blocking (GTask        *task,
+                       gpointer      source,
+                       GVariant     *args,
+                       GCancellable *cancellable,
+                       gpointer      user_data)
+{
+  GValue value = G_VALUE_INIT;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, g_variant_get_string (args, NULL));
+  g_task_return_value (task, &value);
+  g_value_unset (&value);
+}
+
+static void
+return_boolean_async (GTask        *task,
+                      gpointer      source,
+                      GVariant     *args,
+                      GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  g_task_return_boolean (task, g_variant_get_boolean (args));
+}
+
+static void
+test_result_kinds (void)
+{
+  g_autoptr(SmartasyncOperation) value_op =
+    smartasync_operation_new_blocking ("value", return_value_blocking, NULL, NULL);
+  g_autoptr(SmartasyncOperation) bool_op =
+    smartasync_operation_new_async ("bool", return_boolean_async, NULL, NULL);
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GObject) source = g_object_new (G_TYPE_OBJECT, NULL);
+
+  g_assert_true (smartasync_operation_call_sync (value_op, source, g_variant_new_string ("v"), NULL, &value, &error));
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_STRING (&value));
+  g_assert_cmpstr (g_value_get_string (&value), ==, "v");
+
+  g_assert_true (smartasync_operation_call_sync_boolean (bool_op, source, g_variant_new_boolean (TRUE), NULL, &error));
+  g_assert_false (smartasync_operation_call_sync_boolean (bool_op, source, g_variant_new_boolean (FALSE), NULL, &error));
+  g_assert_no_error (error);
+
+  /* Mismatched reads are programmer errors, reported by GTask. */
+  g_assert_true (smartasync_operation_call_sync (value_op, NULL, g_variant_new_string ("x"), NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+check_source_object (GTask        *task,
+                     gpointer      source,
+                     GVariant     *args,
+                     GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  g_task_return_boolean (task, source == user_data && g_task_get_source_object (task) == source);
+}
+
+static void
+test_source_object (void)
+{
+  g_autoptr(GObject) source = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("source", check_source_object, source, NULL);
+
+  g_assert_true (smartasync_operation_call_sync_boolean (op, source, NULL, NULL, NULL));
+}
+
+/* Errors pass through unchanged on every path */
+
+static void
+fail_async (GTask        *task,
+            gpointer      source,
+            GVariant     *args,
+            GCancellable *cancellable,
+            gpointer      user_data)
+{
+  g_task_return_new_error (task, TEST_ERROR, 42, "failed: %s", g_variant_get_string (args, NULL));
+}
+
+static void
+test_errors_pass_through (void)
+{
+  g_autoptr(SmartasyncOperation) async_op = smartasync_operation_new_async ("fail", fail_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) blocking_op = smartasync_operation_new_blocking ("fail", fail_async, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Completion completion = { 0 };
+  AsyncCall call = { blocking_op, g_variant_new_string ("offloaded"), &completion, FALSE, NULL };
+
+  g_assert_null (smartasync_operation_call_sync_pointer (async_op, NULL, g_variant_new_string ("sync"), NULL, &error));
+  g_assert_error (error, TEST_ERROR, 42);
+  g_assert_cmpstr (error->message, ==, "failed: sync");
+  g_clear_error (&error);
+
+  g_assert_cmpint (smartasync_operation_call_sync_int (blocking_op, NULL, g_variant_new_string ("direct"), NULL, &error), ==, -1);
+  g_assert_error (error, TEST_ERROR, 42);
+  g_assert_cmpstr (error->message, ==, "failed: direct");
+  g_clear_error (&error);
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_false (smartasync_operation_call_finish_boolean (blocking_op, completion.result, &error));
+  g_assert_error (error, TEST_ERROR, 42);
+  g_assert_cmpstr (error->message, ==, "failed: offloaded");
+  completion_clear (&completion);
+}
+
+static void
+forget_to_complete (GTask        *task,
+                    gpointer      source,
+                    GVariant     *args,
+                    GCancellable *cancellable,
+                    gpointer      user_data)
+{
+}
+
+static void
+test_blocking_not_completed (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("forgetful", forget_to_complete, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (smartasync_operation_call_sync_boolean (op, NULL, NULL, NULL, &error));
+  g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
+  g_assert_nonnull (strstr (error->message, "“forgetful”"));
+}
+
+/* Cancellation */
+
+static int implementation_runs;
+
+static void
+count_and_double (GTask        *task,
+                  gpointer      source,
+                  GVariant     *args,
+                  GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  g_atomic_int_inc (&implementation_runs);
+  test_double_blocking (task, source, args, cancellable, NULL);
+}
+
+typedef struct
+{
+  SmartasyncOperation *op;
+  GCancellable        *cancellable;
+  Completion          *completion;
+} CancelledCall;
+
+static gboolean
+start_cancelled_call (gpointer data)
+{
+  CancelledCall *call = data;
+
+  smartasync_operation_call_async (call->op, NULL, g_variant_new_int32 (1), call->cancellable,
+                                   record_completion, call->completion);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel_before_start (void)
+{
+  g_autoptr(SmartasyncOperation) blocking = smartasync_operation_new_blocking ("count", count_and_double, NULL, NULL);
+  g_autoptr(SmartasyncOperation) async_op = smartasync_operation_new_async ("count", count_and_double, NULL, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Completion completion = { 0 };
+  CancelledCall call = { async_op, cancellable, &completion };
+  g_autoptr(GTask) smart = NULL;
+
+  implementation_runs = 0;
+  g_cancellable_cancel (cancellable);
+
+  g_assert_cmpint (smartasync_operation_call_sync_int (blocking, NULL, g_variant_new_int32 (1), cancellable, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  smart = smartasync_operation_call (async_op, NULL, g_variant_new_int32 (1), cancellable, NULL, NULL);
+  g_assert_true (g_task_get_completed (smart));
+  g_assert_cmpint (g_task_propagate_int (smart, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  run_in_loop_until (start_cancelled_call, &call, &completion);
+  g_assert_cmpint (smartasync_operation_call_finish_int (async_op, completion.result, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  completion_clear (&completion);
+
+  g_assert_cmpint (implementation_runs, ==, 0);
+}
+
+static gpointer
+cancel_after (gpointer data)
+{
+  g_usleep (20 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* Ignores cancellation and completes after 150 ms, from another thread. */
+static void
+complete_late_async (GTask        *task,
+                     gpointer      source,
+                     GVariant     *args,
+                     GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  g_task_run_in_thread (task, (GTaskThreadFunc) (void (*) (void)) user_data);
+}
+
+static void
+sleep_then_return (GTask        *task,
+                   gpointer      source,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_usleep (150 * 1000);
+  g_task_return_int (task, 3);
+}
+
+static void
+test_cancel_during_sync_wait (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("late", complete_late_async, sleep_then_return, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  GThread *canceller = g_thread_new ("cancel", cancel_after, cancellable);
+  gint64 start = g_get_monotonic_time ();
+  g_autofree char *later = NULL;
+  g_autoptr(SmartasyncOperation) upper = smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+
+  g_assert_cmpint (smartasync_operation_call_sync_int (op, NULL, NULL, cancellable, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 120 * 1000);
+  g_thread_join (canceller);
+
+  /* Let the abandoned operation finish; a later wait drops its completion. */
+  g_usleep (200 * 1000);
+  later = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("ok"), NULL, NULL);
+  g_assert_cmpstr (later, ==, "OK");
+}
+
+static void
+slow_blocking (GTask        *task,
+               gpointer      source,
+               GVariant     *args,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  g_usleep (200 * 1000);
+  g_task_return_int (task, 1);
+}
+
+static void
+test_cancel_during_offload (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_blocking ("slow", slow_blocking, NULL, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Completion completion = { 0 };
+  CancelledCall call = { op, cancellable, &completion };
+  GThread *canceller = g_thread_new ("cancel", cancel_after, cancellable);
+  gint64 start = g_get_monotonic_time ();
+
+  run_in_loop_until (start_cancelled_call, &call, &completion);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 180 * 1000);
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, completion.result, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_thread_join (canceller);
+
+  /* No late callback once the worker finishes. */
+  g_usleep (250 * 1000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (completion.calls, ==, 1);
+  completion_clear (&completion);
+}
+
+/* A well-behaved async implementation: completes after 10 s unless cancelled. */
+static void
+on_cancelled_return (GCancellable *cancellable,
+                     GTask        *task)
+{
+  g_task_return_error_if_cancelled (task);
+}
+
+static void
+wait_for_cancel_async (GTask        *task,
+                       gpointer      source,
+                       GVariant     *args,
+                       GCancellable *cancellable,
+                       gpointer      user_data)
+{
+  g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled_return),
+                         g_object_ref (task), g_object_unref);
+}
+
+static gboolean
+cancel_now (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel_pending_async (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("wait", wait_for_cancel_async, NULL, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Completion completion = { 0 };
+  CancelledCall call = { op, cancellable, &completion };
+
+  g_timeout_add (10, cancel_now, cancellable);
+  run_in_loop_until (start_cancelled_call, &call, &completion);
+  g_assert_cmpint (completion.calls, ==, 1);
+  g_assert_false (smartasync_operation_call_finish_boolean (op, completion.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  completion_clear (&completion);
+}
+
+/* Offload: executors and nesting */
+
+static void
+nested_countdown (GTask        *task,
+                  gpointer      source,
+                  GVariant     *args,
+                  GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  SmartasyncOperation *self = *(SmartasyncOperation **) user_data;
+  gint32 n = g_variant_get_int32 (args);
+  g_autoptr(GError) error = NULL;
+  gssize below;
+
+  if (n == 0)
+    {
+      g_task_return_int (task, 0);
+      return;
+    }
+
+  /* On a worker this is a sync context: the nested call runs inline. */
+  g_assert_false (smartasync_in_async_context ());
+  below = smartasync_operation_call_sync_int (self, NULL, g_variant_new_int32 (n - 1), NULL, &error);
+  if (error != NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_int (task, below + 1);
+}
+
+static void
+test_nested_offloads_small_pool (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (1);
+  g_autoptr(SmartasyncExecutor) got = NULL;
+  SmartasyncOperation *op = NULL;
+  Completion completion = { 0 };
+  AsyncCall call = { NULL, g_variant_new_int32 (100), &completion, FALSE, NULL };
+
+  /* The implementation calls its own operation, reached through &op. */
+  op = smartasync_operation_new_blocking ("countdown", nested_countdown, &op, NULL);
+  call.op = op;
+  smartasync_operation_set_executor (op, executor);
+  got = smartasync_operation_get_executor (op);
+  g_assert_true (got == executor);
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, completion.result, NULL), ==, 100);
+  completion_clear (&completion);
+  g_object_unref (op);
+}
+
+typedef struct
+{
+  SmartasyncOperation *op;
+  int                  pending;
+  gboolean             all_right;
+} ManyCalls;
+
+static void
+many_done (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  ManyCalls *many = data;
+  GTask *task = G_TASK (result);
+  gint32 sent = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "sent"));
+
+  if (g_task_propagate_int (task, NULL) != 2 * sent)
+    many->all_right = FALSE;
+  if (--many->pending == 0)
+    g_main_loop_quit (loop);
+}
+
+static gboolean
+start_many (gpointer data)
+{
+  ManyCalls *many = data;
+
+  for (gint32 i = 0; i < many->pending; i++)
+    {
+      g_autoptr(GTask) task =
+        smartasync_operation_call (many->op, NULL, g_variant_new_int32 (i), NULL, many_done, many);
+
+      g_object_set_data (G_OBJECT (task), "sent", GINT_TO_POINTER (i));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_concurrent_offloads (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);
+  ManyCalls many = { op, 200, TRUE };
+
+  for (int round = 0; round < 2; round++)
+    {
+      smartasync_executor_set_default (round == 0 ? NULL : executor);
+      many.pending = 200;
+      loop = g_main_loop_new (NULL, FALSE);
+      g_idle_add (start_many, &many);
+      g_main_loop_run (loop);
+      g_clear_pointer (&loop, g_main_loop_unref);
+      g_assert_true (many.all_right);
+    }
+  smartasync_executor_set_default (NULL);
+}
+
+/* Programmer errors */
+
+static void
+test_bad_input (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(GTask) foreign = g_task_new (NULL, NULL, NULL, NULL);
+  GParamSpec *not_an_object;
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*func != NULL*");
+  g_assert_null (smartasync_operation_new_async ("x", NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*name != NULL*");
+  g_assert_null (smartasync_operation_new_blocking (NULL, test_double_blocking, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_OPERATION*");
+  g_assert_false (smartasync_operation_call_sync (NULL, NULL, NULL, NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+
+  /* A type instance that is not a GObject. */
+  not_an_object = g_param_spec_int ("n", NULL, NULL, 0, 1, 0, G_PARAM_READABLE);
+  g_param_spec_ref_sink (not_an_object);
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*G_IS_OBJECT*");
+  g_assert_null (smartasync_operation_call (op, not_an_object, NULL, NULL, NULL, NULL));
+  g_test_assert_expected_messages ();
+  g_param_spec_unref (not_an_object);
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*is_tagged*");
+  g_assert_null (smartasync_operation_call_finish_pointer (op, G_ASYNC_RESULT (foreign), NULL));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*max_threads*");
+  g_assert_null (smartasync_executor_new (0));
+  g_test_assert_expected_messages ();
+
+  g_task_return_boolean (foreign, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_properties (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_blocking ("props", test_double_blocking, NULL, NULL);
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (3);
+  g_autofree char *name = NULL;
+  SmartasyncKind kind;
+  g_autoptr(SmartasyncExecutor) got = NULL;
+
+  g_object_set (op, "executor", executor, NULL);
+  g_object_get (op, "name", &name, "kind", &kind, "executor", &got, NULL);
+  g_assert_cmpstr (name, ==, "props");
+  g_assert_cmpstr (smartasync_operation_get_name (op), ==, "props");
+  g_assert_cmpint (kind, ==, SMARTASYNC_KIND_BLOCKING);
+  g_assert_cmpint (smartasync_operation_get_kind (op), ==, SMARTASYNC_KIND_BLOCKING);
+  g_assert_true (got == executor);
+  g_assert_cmpuint (smartasync_executor_get_max_threads (executor), ==, 3);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/smartasync/operation/matrix/sync-async", test_sync_async);
+  g_test_add_func ("/smartasync/operation/matrix/sync-blocking", test_sync_blocking_direct);
+  g_test_add_func ("/smartasync/operation/matrix/async-async", test_async_async);
+  g_test_add_func ("/smartasync/operation/matrix/async-blocking", test_async_blocking_offloaded);
+  g_test_add_func ("/smartasync/operation/smart/sync-context", test_smart_call_sync_context);
+  g_test_add_func ("/smartasync/operation/smart/async-context", test_smart_call_async_context);
+  g_test_add_func ("/smartasync/operation/results/kinds", test_result_kinds);
+  g_test_add_func ("/smartasync/operation/results/source-object", test_source_object);
+  g_test_add_func ("/smartasync/operation/errors/pass-through", test_errors_pass_through);
+  g_test_add_func ("/smartasync/operation/errors/not-completed", test_blocking_not_completed);
+  g_test_add_func ("/smartasync/operation/cancel/before-start", test_cancel_before_start);
+  g_test_add_func ("/smartasync/operation/cancel/during-sync-wait", test_cancel_during_sync_wait);
+  g_test_add_func ("/smartasync/operation/cancel/during-offload", test_cancel_during_offload);
+  g_test_add_func ("/smartasync/operation/cancel/pending-async", test_cancel_pending_async);
+  g_test_add_func ("/smartasync/operation/offload/nested-small-pool", test_nested_offloads_small_pool);
+  g_test_add_func ("/smartasync/operation/offload/concurrent", test_concurrent_offloads);
+  g_test_add_func ("/smartasync/operation/bad-input", test_bad_input);
+  g_test_add_func ("/smartasync/operation/properties", test_properties);
+
+  ret = g_test_run ();
+  smartasync_reset ();
+  return ret;
+}
