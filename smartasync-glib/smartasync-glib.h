@@ -17,5 +17,6 @@
 #include "smartasync-executor.h"
 #include "smartasync-waiter.h"
 #include "smartasync-operation.h"
+#include "smartasync-lock.h"
 
 #undef SMARTASYNC_INSIDE

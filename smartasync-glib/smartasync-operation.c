@@ -75,7 +75,7 @@
 #include "smartasync-debug-private.h"
 #include "smartasync-enum-types.h"
 #include "smartasync-error.h"
-#include "smartasync-operation.h"
+#include "smartasync-operation-private.h"
 #include "smartasync-waiter-private.h"
 
 struct _SmartasyncOperation
@@ -482,27 +482,48 @@ new_sync_task (gpointer          source_object,
   return task;
 }
 
+/*< private >
+ * _smartasync_operation_run_in_worker:
+ * @self: an operation
+ * @task: the task to run
+ * @func: what to run on the worker
+ *
+ * Runs @func for @task on the operation's executor, the default executor, or
+ * GLib's #GTask pool, in that order of preference. On GLib's pool the task
+ * returns as soon as it is cancelled when @return_on_cancel is set.
+ */
+void
+_smartasync_operation_run_in_worker (SmartasyncOperation *self,
+                                     GTask               *task,
+                                     GTaskThreadFunc      func,
+                                     gboolean             return_on_cancel)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
+
+  if (executor == NULL)
+    executor = smartasync_executor_get_default ();
+
+  if (executor != NULL)
+    smartasync_executor_run_in_thread (executor, task, func);
+  else
+    {
+      g_task_set_return_on_cancel (task, return_on_cancel);
+      g_task_run_in_thread (task, func);
+    }
+}
+
 static void
 offload (SmartasyncOperation *self,
          GTask               *task,
          GVariant            *args)
 {
-  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
   OffloadData *offload = g_new (OffloadData, 1);
 
   offload->operation = g_object_ref (self);
   offload->args = args ? g_variant_ref (args) : NULL;
   g_task_set_task_data (task, offload, offload_data_free);
 
-  if (executor == NULL)
-    executor = smartasync_executor_get_default ();
-  if (executor != NULL)
-    smartasync_executor_run_in_thread (executor, task, offload_thread_func);
-  else
-    {
-      g_task_set_return_on_cancel (task, TRUE);
-      g_task_run_in_thread (task, offload_thread_func);
-    }
+  _smartasync_operation_run_in_worker (self, task, offload_thread_func, TRUE);
 }
 
 static GTask *
@@ -609,6 +630,31 @@ smartasync_operation_call_async (SmartasyncOperation *self,
   g_object_unref (start_async (self, source_object, sunk, cancellable, callback, user_data));
 }
 
+/*< private >
+ * _smartasync_task_propagate_value:
+ *
+ * g_task_propagate_value() that always sets @error when it fails: an
+ * implementation that returned something other than a #GValue is reported
+ * by GTask as a programmer error, and the caller still gets a #GError.
+ */
+gboolean
+_smartasync_task_propagate_value (GTask   *task,
+                                  GValue  *value,
+                                  GError **error)
+{
+  GError *local_error = NULL;
+
+  if (g_task_propagate_value (task, value, &local_error))
+    return TRUE;
+
+  if (local_error == NULL)
+    local_error = g_error_new_literal (SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
+                                       "The implementation did not return its result "
+                                       "with g_task_return_value()");
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
 #define FINISH_PRECONDITIONS(val) \
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
   g_return_val_if_fail (G_IS_TASK (result), (val)); \
@@ -641,7 +687,7 @@ smartasync_operation_call_finish (SmartasyncOperation  *self,
 
   FINISH_PRECONDITIONS (FALSE);
 
-  return g_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
+  return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
 }
 
 /**
@@ -754,7 +800,7 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
   SYNC_PRECONDITIONS (FALSE);
 
   task = run_sync (self, source_object, sunk, cancellable, error);
-  return task != NULL && g_task_propagate_value (task, value ? value : &dropped, error);
+  return task != NULL && _smartasync_task_propagate_value (task, value ? value : &dropped, error);
 }
 
 /**

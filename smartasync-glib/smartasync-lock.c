@@ -1,0 +1,733 @@
+/* smartasync-lock.c: singleflight — concurrent callers share one execution
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SmartasyncLock:
+ *
+ * A singleflight: while an operation runs through the lock, every further
+ * caller asking for the same key joins that run instead of starting another.
+ * Exactly one execution happens; every caller gets the result (its own copy
+ * or reference) or the error (its own copy), each on its own thread-default
+ * main context, even when the callers sit on different threads with
+ * different main loops. The GLib counterpart of the Python SmartAsync's
+ * `SmartLock.run_once`, with its pitfalls fixed:
+ *
+ * - **Keys.** A key selects an independent flight: requests for different
+ *   resources run in parallel, requests for the same one coalesce. The
+ *   %NULL key is a flight of its own.
+ * - **Not a cache.** When the run completes the key is idle again, and the
+ *   next caller starts a new execution.
+ * - **Per-waiter cancellation.** A caller whose #GCancellable is cancelled
+ *   gets %G_IO_ERROR_CANCELLED at once and leaves; the run goes on for the
+ *   others. Only when every caller has left is the run itself cancelled.
+ * - **Nobody waits forever.** If the run fails or is cancelled, every caller
+ *   gets the error.
+ * - **Reset.** [method@Smartasync.Lock.reset] completes every pending caller
+ *   with %G_IO_ERROR_CANCELLED and cancels the runs; a run that finishes
+ *   anyway delivers to nobody, and the next caller starts afresh.
+ *
+ * ## Results
+ *
+ * The shared result travels as a #GValue, so that each caller can get its
+ * own copy: implementations run through a lock return their result with
+ * g_task_return_value() (bindings always do), and callers read it with
+ * [method@Smartasync.Lock.run_finish] or [method@Smartasync.Lock.run_sync].
+ *
+ * ## Where the run happens
+ *
+ * The caller that starts a flight decides where it runs. From an async
+ * context, the operation starts on that caller's thread-default context, as
+ * [method@Smartasync.Operation.call_async] does, and that context must keep
+ * running until the run completes (it does in an application or a daemon).
+ * From a sync context, the run goes to a worker thread, where it runs as a
+ * synchronous call, so that it does not depend on a waiting thread that may
+ * leave. Sync callers (threads without a loop) use
+ * [method@Smartasync.Lock.run_sync]: they block until the shared run
+ * completes, whoever started it.
+ *
+ * ## Threads
+ *
+ * A lock may be used from any number of threads at once. Its mutex is never
+ * held while user code runs; waiters are detached from a flight before any
+ * of them is completed, so callbacks may call the lock again.
+ *
+ * Since: 0.1
+ */
+
+#include "config.h"
+
+#include "smartasync-context-private.h"
+#include "smartasync-lock.h"
+#include "smartasync-operation-private.h"
+#include "smartasync-waiter-private.h"
+
+typedef struct _Flight Flight;
+
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  GTask           *task;         /* the caller's, on the caller's context */
+  GCancellable    *cancellable;  /* the caller's, or NULL */
+  gulong           handler;
+  Flight          *flight;
+  gint             finished;     /* atomic: the caller is answered once */
+} Waiter;
+
+struct _Flight
+{
+  gatomicrefcount  ref_count;
+  SmartasyncLock  *lock;
+  char            *key;
+  GCancellable    *cancellable;  /* the run's own */
+  GPtrArray       *waiters;      /* under lock->mutex; NULL once detached */
+  guint            n_active;
+};
+
+struct _SmartasyncLock
+{
+  GObject     parent_instance;
+
+  GMutex      mutex;
+  GHashTable *flights;           /* key -> Flight, for non-NULL keys */
+  Flight     *unkeyed;
+  guint       executions;        /* atomic */
+  guint       joins;             /* atomic */
+};
+
+enum {
+  PROP_0,
+  PROP_EXECUTIONS,
+  PROP_JOINS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (SmartasyncLock, smartasync_lock, G_TYPE_OBJECT)
+
+/* Flights and waiters */
+
+static Flight *
+flight_ref (Flight *flight)
+{
+  g_atomic_ref_count_inc (&flight->ref_count);
+  return flight;
+}
+
+static void
+flight_unref (Flight *flight)
+{
+  if (!g_atomic_ref_count_dec (&flight->ref_count))
+    return;
+
+  g_clear_pointer (&flight->waiters, g_ptr_array_unref);
+  g_object_unref (flight->cancellable);
+  g_object_unref (flight->lock);
+  g_free (flight->key);
+  g_free (flight);
+}
+
+static Waiter *
+waiter_ref (Waiter *waiter)
+{
+  g_atomic_ref_count_inc (&waiter->ref_count);
+  return waiter;
+}
+
+static void
+waiter_unref (gpointer data)
+{
+  Waiter *waiter = data;
+
+  if (!g_atomic_ref_count_dec (&waiter->ref_count))
+    return;
+
+  g_clear_pointer (&waiter->flight, flight_unref);
+  g_clear_object (&waiter->cancellable);
+  g_object_unref (waiter->task);
+  g_free (waiter);
+}
+
+static Flight *
+flight_new (SmartasyncLock *lock,
+            const char     *key)
+{
+  Flight *flight = g_new0 (Flight, 1);
+
+  g_atomic_ref_count_init (&flight->ref_count);
+  flight->lock = g_object_ref (lock);
+  flight->key = g_strdup (key);
+  flight->cancellable = g_cancellable_new ();
+  flight->waiters = g_ptr_array_new_with_free_func (waiter_unref);
+  return flight;
+}
+
+/* Called with the mutex held. */
+static Flight *
+lookup_flight (SmartasyncLock *self,
+               const char     *key)
+{
+  return key != NULL ? g_hash_table_lookup (self->flights, key) : self->unkeyed;
+}
+
+/* Called with the mutex held; the table owns a reference. */
+static void
+insert_flight (SmartasyncLock *self,
+               Flight         *flight)
+{
+  if (flight->key != NULL)
+    g_hash_table_insert (self->flights, flight->key, flight_ref (flight));
+  else
+    self->unkeyed = flight_ref (flight);
+}
+
+/* Called with the mutex held: makes the key idle again, unless a newer
+ * flight already took it. */
+static void
+remove_flight (SmartasyncLock *self,
+               Flight         *flight)
+{
+  if (lookup_flight (self, flight->key) != flight)
+    return;
+
+  if (flight->key != NULL)
+    g_hash_table_remove (self->flights, flight->key);
+  else
+    g_clear_pointer (&self->unkeyed, flight_unref);
+}
+
+/* Answers a caller exactly once, whichever of delivery, cancellation and
+ * reset comes first. Never called from the caller's cancelled handler with
+ * @disconnect set: a handler cannot disconnect itself. */
+static gboolean
+waiter_claim (Waiter   *waiter,
+              gboolean  disconnect)
+{
+  if (!g_atomic_int_compare_and_exchange (&waiter->finished, FALSE, TRUE))
+    return FALSE;
+
+  if (disconnect && waiter->handler != 0)
+    g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+  return TRUE;
+}
+
+static void
+deliver (GPtrArray    *waiters,
+         const GValue *value,
+         const GError *error)
+{
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      Waiter *waiter = g_ptr_array_index (waiters, i);
+
+      if (!waiter_claim (waiter, TRUE))
+        continue;
+
+      /* GTask copies the value: each caller gets its own copy or reference. */
+      if (error != NULL)
+        g_task_return_error (waiter->task, g_error_copy (error));
+      else
+        g_task_return_value (waiter->task, (GValue *) value);
+    }
+}
+
+static void
+flight_complete (Flight       *flight,
+                 const GValue *value,
+                 const GError *error)
+{
+  SmartasyncLock *self = flight->lock;
+  g_autoptr(GPtrArray) waiters = NULL;
+
+  g_mutex_lock (&self->mutex);
+  remove_flight (self, flight);
+  waiters = g_steal_pointer (&flight->waiters);
+  g_mutex_unlock (&self->mutex);
+
+  if (waiters != NULL)
+    deliver (waiters, value, error);
+}
+
+static void
+waiter_cancelled (GCancellable *cancellable,
+                  Waiter       *waiter)
+{
+  Flight *flight = waiter->flight;
+  SmartasyncLock *self = flight->lock;
+  gboolean everybody_left = FALSE;
+
+  if (!waiter_claim (waiter, FALSE))
+    return;
+
+  g_mutex_lock (&self->mutex);
+  if (flight->waiters != NULL)
+    {
+      g_ptr_array_remove_fast (flight->waiters, waiter);
+      everybody_left = --flight->n_active == 0;
+      if (everybody_left)
+        remove_flight (self, flight);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (everybody_left)
+    g_cancellable_cancel (flight->cancellable);
+
+  g_task_return_error_if_cancelled (waiter->task);
+}
+
+/* Running the flight */
+
+typedef struct
+{
+  Flight              *flight;
+  SmartasyncOperation *operation;
+  GObject             *source_object;
+  GVariant            *args;
+} Run;
+
+static void
+run_free (gpointer data)
+{
+  Run *run = data;
+
+  flight_unref (run->flight);
+  g_object_unref (run->operation);
+  g_clear_object (&run->source_object);
+  g_clear_pointer (&run->args, g_variant_unref);
+  g_free (run);
+}
+
+static void
+run_done_async (GObject      *source_object,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  Run *run = data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  _smartasync_task_propagate_value (G_TASK (result), &value, &error);
+  flight_complete (run->flight, &value, error);
+  run_free (run);
+}
+
+static void
+run_in_worker (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Run *run = task_data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  smartasync_operation_call_sync (run->operation, run->source_object, run->args,
+                                  run->flight->cancellable, &value, &error);
+  flight_complete (run->flight, &value, error);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+flight_start (Flight              *flight,
+              SmartasyncOperation *operation,
+              gpointer             source_object,
+              GVariant            *args)
+{
+  Run *run = g_new0 (Run, 1);
+
+  run->flight = flight_ref (flight);
+  run->operation = g_object_ref (operation);
+  run->source_object = source_object ? g_object_ref (source_object) : NULL;
+  run->args = args ? g_variant_ref (args) : NULL;
+
+  if (smartasync_in_async_context ())
+    smartasync_operation_call_async (operation, source_object, args, flight->cancellable,
+                                     run_done_async, run);
+  else
+    {
+      g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+      g_task_set_task_data (task, run, run_free);
+      _smartasync_operation_run_in_worker (operation, task, run_in_worker, FALSE);
+    }
+}
+
+/* GObject */
+
+static void
+smartasync_lock_finalize (GObject *object)
+{
+  SmartasyncLock *self = SMARTASYNC_LOCK (object);
+
+  /* Every flight holds a reference on the lock: none is left here. */
+  g_hash_table_unref (self->flights);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (smartasync_lock_parent_class)->finalize (object);
+}
+
+static void
+smartasync_lock_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  SmartasyncLock *self = SMARTASYNC_LOCK (object);
+
+  switch (prop_id)
+    {
+    case PROP_EXECUTIONS:
+      g_value_set_uint (value, smartasync_lock_get_executions (self));
+      break;
+    case PROP_JOINS:
+      g_value_set_uint (value, smartasync_lock_get_joins (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+smartasync_lock_class_init (SmartasyncLockClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = smartasync_lock_finalize;
+  object_class->get_property = smartasync_lock_get_property;
+
+  /**
+   * SmartasyncLock:executions:
+   *
+   * How many runs the lock has started.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_EXECUTIONS] =
+    g_param_spec_uint ("executions", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmartasyncLock:joins:
+   *
+   * How many callers joined a run that was already in flight.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_JOINS] =
+    g_param_spec_uint ("joins", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+smartasync_lock_init (SmartasyncLock *self)
+{
+  g_mutex_init (&self->mutex);
+  self->flights = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) flight_unref);
+}
+
+/**
+ * smartasync_lock_new:
+ *
+ * Creates a lock with no flight.
+ *
+ * Returns: (transfer full): a new lock
+ *
+ * Since: 0.1
+ */
+SmartasyncLock *
+smartasync_lock_new (void)
+{
+  return g_object_new (SMARTASYNC_TYPE_LOCK, NULL);
+}
+
+/* Adds the caller to the flight for @key, creating it if there is none.
+ * Returns the flight to start, or %NULL when the caller joined one. */
+static Flight *
+join_or_create (SmartasyncLock *self,
+                const char     *key,
+                Waiter         *waiter)
+{
+  Flight *flight, *created = NULL;
+
+  g_mutex_lock (&self->mutex);
+  flight = lookup_flight (self, key);
+  if (flight == NULL)
+    {
+      flight = created = flight_new (self, key);
+      insert_flight (self, flight);
+      g_atomic_int_inc (&self->executions);
+    }
+  else
+    g_atomic_int_inc (&self->joins);
+
+  waiter->flight = flight_ref (flight);
+  g_ptr_array_add (flight->waiters, waiter_ref (waiter));
+  flight->n_active++;
+  g_mutex_unlock (&self->mutex);
+
+  return created;
+}
+
+/**
+ * smartasync_lock_run_async:
+ * @self: a lock
+ * @key: (nullable): the flight to join or start; %NULL is a flight of its own
+ * @operation: the operation to run; it returns its result with
+ *   g_task_return_value()
+ * @source_object: (nullable) (type GObject.Object): the source object passed
+ *   to the implementation when this call starts the run
+ * @args: (nullable): the arguments passed to the implementation when this
+ *   call starts the run; a floating reference is sunk
+ * @cancellable: (nullable): lets this caller leave; the run is cancelled
+ *   only when every caller has left
+ * @callback: (scope async) (closure user_data): called on the caller's
+ *   thread-default main context with the shared result
+ * @user_data: data for @callback
+ *
+ * Runs @operation for @key, or joins the run already in flight for @key.
+ * Callers that join share the run that was started first, with its
+ * arguments: give different requests different keys.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_lock_run_async (SmartasyncLock      *self,
+                           const char          *key,
+                           SmartasyncOperation *operation,
+                           gpointer             source_object,
+                           GVariant            *args,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(GTask) task = NULL;
+  Waiter *waiter;
+  Flight *created;
+
+  g_return_if_fail (SMARTASYNC_IS_LOCK (self));
+  g_return_if_fail (SMARTASYNC_IS_OPERATION (operation));
+  g_return_if_fail (source_object == NULL || G_IS_OBJECT (source_object));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  sunk = args ? g_variant_ref_sink (args) : NULL;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, smartasync_lock_run_async);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  waiter = g_new0 (Waiter, 1);
+  g_atomic_ref_count_init (&waiter->ref_count);
+  waiter->task = g_object_ref (task);
+  created = join_or_create (self, key, waiter);
+
+  /* Connected after joining: if already cancelled, the handler runs now and
+   * leaves the flight. The connection owns a reference. */
+  if (cancellable != NULL)
+    {
+      waiter->cancellable = g_object_ref (cancellable);
+      waiter->handler = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled),
+                                               waiter_ref (waiter), waiter_unref);
+    }
+
+  if (created != NULL)
+    {
+      flight_start (created, operation, source_object, sunk);
+      flight_unref (created);
+    }
+  waiter_unref (waiter);
+}
+
+/**
+ * smartasync_lock_run_finish:
+ * @self: a lock
+ * @result: the #GAsyncResult given to the callback
+ * @value: (out caller-allocates) (optional): this caller's copy of the
+ *   shared result
+ * @error: return location for an error
+ *
+ * Finishes a call of [method@Smartasync.Lock.run_async].
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_lock_run_finish (SmartasyncLock  *self,
+                            GAsyncResult    *result,
+                            GValue          *value,
+                            GError         **error)
+{
+  g_auto(GValue) dropped = G_VALUE_INIT;
+
+  g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_lock_run_async), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
+}
+
+/**
+ * smartasync_lock_run_sync:
+ * @self: a lock
+ * @key: (nullable): the flight to join or start
+ * @operation: the operation to run; it returns its result with
+ *   g_task_return_value()
+ * @source_object: (nullable) (type GObject.Object): the source object passed
+ *   to the implementation when this call starts the run
+ * @args: (nullable): the arguments passed to the implementation when this
+ *   call starts the run; a floating reference is sunk
+ * @cancellable: (nullable): lets this caller leave
+ * @value: (out caller-allocates) (optional): this caller's copy of the result
+ * @error: return location for an error
+ *
+ * Like [method@Smartasync.Lock.run_async], but blocks the calling thread
+ * until the shared run completes, waiting on the thread's private context.
+ * A run started here goes to a worker thread. Joins runs started by async
+ * callers and vice versa. Refused with %SMARTASYNC_ERROR_WOULD_BLOCK from
+ * code a running loop of this thread dispatches.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_lock_run_sync (SmartasyncLock      *self,
+                          const char          *key,
+                          SmartasyncOperation *operation,
+                          gpointer             source_object,
+                          GVariant            *args,
+                          GCancellable        *cancellable,
+                          GValue              *value,
+                          GError             **error)
+{
+  g_autoptr(GVariant) sunk = NULL;
+  g_autoptr(SmartasyncWaiter) waiter = NULL;
+  const char *name;
+
+  g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (operation), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  sunk = args ? g_variant_ref_sink (args) : NULL;
+  name = smartasync_operation_get_name (operation);
+  if (_smartasync_sync_wait_would_block (_smartasync_thread_state ()))
+    return _smartasync_set_would_block_error (name, error);
+
+  waiter = _smartasync_waiter_new_named (name);
+  smartasync_lock_run_async (self, key, operation, source_object, sunk, cancellable,
+                             smartasync_waiter_callback, waiter);
+  if (!_smartasync_waiter_iterate (waiter, cancellable, FALSE, error))
+    return FALSE;
+
+  return smartasync_lock_run_finish (self, _smartasync_waiter_get_result (waiter), value, error);
+}
+
+/**
+ * smartasync_lock_reset:
+ * @self: a lock
+ *
+ * Completes every pending caller with %G_IO_ERROR_CANCELLED and cancels the
+ * runs in flight. A run that finishes anyway delivers to nobody; the next
+ * caller starts a new run. Harmless on an idle lock.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_lock_reset (SmartasyncLock *self)
+{
+  g_autoptr(GPtrArray) flights = g_ptr_array_new_with_free_func ((GDestroyNotify) flight_unref);
+  g_autoptr(GError) error =
+    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled by smartasync_lock_reset()");
+  GHashTableIter iter;
+  gpointer flight;
+
+  g_return_if_fail (SMARTASYNC_IS_LOCK (self));
+
+  g_mutex_lock (&self->mutex);
+  g_hash_table_iter_init (&iter, self->flights);
+  while (g_hash_table_iter_next (&iter, NULL, &flight))
+    {
+      g_ptr_array_add (flights, flight);
+      g_hash_table_iter_steal (&iter);
+    }
+  if (self->unkeyed != NULL)
+    g_ptr_array_add (flights, g_steal_pointer (&self->unkeyed));
+  g_mutex_unlock (&self->mutex);
+
+  for (guint i = 0; i < flights->len; i++)
+    {
+      Flight *f = g_ptr_array_index (flights, i);
+      g_autoptr(GPtrArray) waiters = NULL;
+
+      g_mutex_lock (&self->mutex);
+      waiters = g_steal_pointer (&f->waiters);
+      g_mutex_unlock (&self->mutex);
+
+      if (waiters != NULL)
+        deliver (waiters, NULL, error);
+      g_cancellable_cancel (f->cancellable);
+    }
+}
+
+/**
+ * smartasync_lock_get_executions:
+ * @self: a lock
+ *
+ * Returns: how many runs the lock has started
+ *
+ * Since: 0.1
+ */
+guint
+smartasync_lock_get_executions (SmartasyncLock *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), 0);
+
+  return (guint) g_atomic_int_get (&self->executions);
+}
+
+/**
+ * smartasync_lock_get_joins:
+ * @self: a lock
+ *
+ * Returns: how many callers joined a run already in flight
+ *
+ * Since: 0.1
+ */
+guint
+smartasync_lock_get_joins (SmartasyncLock *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), 0);
+
+  return (guint) g_atomic_int_get (&self->joins);
+}
+
+/**
+ * smartasync_lock_is_running:
+ * @self: a lock
+ * @key: (nullable): a flight key
+ *
+ * Returns: whether a run is in flight for @key
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_lock_is_running (SmartasyncLock *self,
+                            const char     *key)
+{
+  gboolean running;
+
+  g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
+
+  g_mutex_lock (&self->mutex);
+  running = lookup_flight (self, key) != NULL;
+  g_mutex_unlock (&self->mutex);
+
+  return running;
+}
