@@ -1,0 +1,557 @@
+/* test-lock.c: SmartasyncLock, the singleflight
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "test-util.h"
+
+#define TEST_ERROR (g_quark_from_static_string ("test-lock-error"))
+
+static gint executions;
+
+typedef struct
+{
+  GTask *task;
+  char  *answer;
+  gboolean fail;
+} Pending;
+
+static gboolean
+answer_later (gpointer data)
+{
+  Pending *pending = data;
+
+  if (pending->fail)
+    g_task_return_new_error (pending->task, TEST_ERROR, 7, "run failed");
+  else if (!g_task_return_error_if_cancelled (pending->task))
+    {
+      GValue value = G_VALUE_INIT;
+
+      g_value_init (&value, G_TYPE_STRING);
+      g_value_take_string (&value, g_steal_pointer (&pending->answer));
+      g_task_return_value (pending->task, &value);
+      g_value_unset (&value);
+    }
+
+  g_object_unref (pending->task);
+  g_free (pending->answer);
+  g_free (pending);
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers "answer:<args>" after 20 ms on the thread-default context; args
+ * "fail" makes it fail. Counts executions. */
+static void
+slow_answer_async (GTask        *task,
+                   gpointer      source,
+                   GVariant     *args,
+                   GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  Pending *pending = g_new0 (Pending, 1);
+  const char *arg = args ? g_variant_get_string (args, NULL) : "none";
+  GSource *timeout = g_timeout_source_new (20);
+
+  g_atomic_int_inc (&executions);
+  pending->task = g_object_ref (task);
+  pending->answer = g_strdup_printf ("answer:%s", arg);
+  pending->fail = g_strcmp0 (arg, "fail") == 0;
+  g_source_set_callback (timeout, answer_later, pending, NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+  g_source_unref (timeout);
+}
+
+typedef struct
+{
+  SmartasyncLock *lock;
+  int             pending;
+  int             ok;
+  int             errors;
+  int             cancelled;
+  GPtrArray      *answers;
+  GMainLoop      *loop;
+} Callers;
+
+static void
+caller_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Callers *callers = data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  if (smartasync_lock_run_finish (SMARTASYNC_LOCK (source), result, &value, &error))
+    {
+      callers->ok++;
+      g_ptr_array_add (callers->answers, g_value_dup_string (&value));
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    callers->cancelled++;
+  else
+    {
+      g_assert_error (error, TEST_ERROR, 7);
+      g_assert_cmpstr (error->message, ==, "run failed");
+      callers->errors++;
+    }
+
+  if (--callers->pending == 0)
+    g_main_loop_quit (callers->loop);
+}
+
+static void
+callers_init (Callers        *callers,
+              SmartasyncLock *lock,
+              int             n)
+{
+  *callers = (Callers) { lock, n, 0, 0, 0, g_ptr_array_new_with_free_func (g_free),
+                         g_main_loop_new (g_main_context_get_thread_default (), FALSE) };
+}
+
+static void
+callers_clear (Callers *callers)
+{
+  g_ptr_array_unref (callers->answers);
+  g_main_loop_unref (callers->loop);
+}
+
+static void
+callers_run (Callers *callers)
+{
+  if (callers->pending > 0)
+    g_main_loop_run (callers->loop);
+}
+
+static void
+start_callers (Callers             *callers,
+               SmartasyncOperation *op,
+               const char          *key,
+               const char          *arg,
+               int                  n,
+               GCancellable        *cancellable)
+{
+  for (int i = 0; i < n; i++)
+    smartasync_lock_run_async (callers->lock, key, op, NULL, g_variant_new_string (arg),
+                               cancellable, caller_done, callers);
+}
+
+typedef struct
+{
+  Callers             *callers;
+  SmartasyncOperation *op;
+  const char          *key;
+  const char          *arg;
+  int                  n;
+  GCancellable        *cancellable;
+} DeferredStart;
+
+static gboolean
+deferred_start (gpointer data)
+{
+  DeferredStart *start = data;
+
+  g_assert_true (smartasync_in_async_context ());
+  start_callers (start->callers, start->op, start->key, start->arg, start->n, start->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* From main () the run goes to a worker; from a running loop it runs on the
+ * loop's thread. */
+static void
+check_coalesced (int      n,
+                 gboolean from_loop)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  Callers callers;
+  DeferredStart start = { &callers, op, "k", "x", n, NULL };
+
+  executions = 0;
+  callers_init (&callers, lock, n);
+  if (from_loop)
+    g_idle_add (deferred_start, &start);
+  else
+    {
+      start_callers (&callers, op, "k", "x", n, NULL);
+      g_assert_true (smartasync_lock_is_running (lock, "k"));
+    }
+  callers_run (&callers);
+
+  g_assert_cmpint (executions, ==, 1);
+  g_assert_cmpint (callers.ok, ==, n);
+  g_assert_cmpuint (smartasync_lock_get_executions (lock), ==, 1);
+  g_assert_cmpuint (smartasync_lock_get_joins (lock), ==, n - 1);
+  for (guint i = 0; i < callers.answers->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (callers.answers, i), ==, "answer:x");
+  /* Each caller got its own copy. */
+  if (n > 1)
+    g_assert_true (g_ptr_array_index (callers.answers, 0) != g_ptr_array_index (callers.answers, 1));
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+  callers_clear (&callers);
+}
+
+static void
+test_lock_five_callers (void)
+{
+  check_coalesced (5, FALSE);
+  check_coalesced (5, TRUE);
+}
+
+static void
+test_lock_ten_thousand_callers (void)
+{
+  check_coalesced (g_getenv ("SMARTASYNC_TEST_QUICK") ? 1000 : 10000, TRUE);
+}
+
+static void
+test_lock_not_a_cache (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  Callers callers;
+
+  executions = 0;
+  for (int round = 0; round < 2; round++)
+    {
+      callers_init (&callers, lock, 3);
+      start_callers (&callers, op, NULL, round == 0 ? "first" : "second", 3, NULL);
+      callers_run (&callers);
+      g_assert_cmpstr (g_ptr_array_index (callers.answers, 0), ==, round == 0 ? "answer:first" : "answer:second");
+      callers_clear (&callers);
+    }
+  g_assert_cmpint (executions, ==, 2);
+}
+
+static void
+test_lock_shared_error (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  Callers callers;
+
+  executions = 0;
+  callers_init (&callers, lock, 4);
+  start_callers (&callers, op, "k", "fail", 4, NULL);
+  callers_run (&callers);
+  g_assert_cmpint (executions, ==, 1);
+  g_assert_cmpint (callers.errors, ==, 4);
+  callers_clear (&callers);
+}
+
+static void
+test_lock_keyed_parallel (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  Callers callers;
+  guint a = 0, b = 0;
+
+  executions = 0;
+  callers_init (&callers, lock, 6);
+  start_callers (&callers, op, "a", "a", 3, NULL);
+  start_callers (&callers, op, "b", "b", 3, NULL);
+  g_assert_true (smartasync_lock_is_running (lock, "a"));
+  g_assert_true (smartasync_lock_is_running (lock, "b"));
+  callers_run (&callers);
+
+  g_assert_cmpint (executions, ==, 2);
+  for (guint i = 0; i < callers.answers->len; i++)
+    {
+      const char *answer = g_ptr_array_index (callers.answers, i);
+
+      a += g_str_equal (answer, "answer:a");
+      b += g_str_equal (answer, "answer:b");
+    }
+  g_assert_cmpuint (a, ==, 3);
+  g_assert_cmpuint (b, ==, 3);
+  callers_clear (&callers);
+}
+
+static void
+test_lock_reset (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  Callers callers;
+
+  /* Idle lock: harmless. */
+  smartasync_lock_reset (lock);
+
+  executions = 0;
+  callers_init (&callers, lock, 3);
+  start_callers (&callers, op, "k", "x", 3, NULL);
+  smartasync_lock_reset (lock);
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+  callers_run (&callers);
+  g_assert_cmpint (callers.cancelled, ==, 3);
+  callers_clear (&callers);
+
+  /* The next caller starts afresh, while the reset run may still finish. */
+  callers_init (&callers, lock, 2);
+  start_callers (&callers, op, "k", "y", 2, NULL);
+  callers_run (&callers);
+  g_assert_cmpint (callers.ok, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (callers.answers, 0), ==, "answer:y");
+  /* Started from main () with no loop running, the runs go to a worker: the
+   * reset one may have been cancelled before its implementation ran. */
+  g_assert_cmpint (executions, >=, 1);
+  g_assert_cmpint (executions, <=, 2);
+  g_assert_cmpuint (smartasync_lock_get_executions (lock), ==, 2);
+  callers_clear (&callers);
+}
+
+static gboolean
+cancel_idle (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_lock_waiter_and_leader_cancel (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  g_autoptr(GCancellable) leader = g_cancellable_new ();
+  g_autoptr(GCancellable) waiter = g_cancellable_new ();
+  Callers callers;
+
+  executions = 0;
+  callers_init (&callers, lock, 4);
+  start_callers (&callers, op, "k", "x", 1, leader);
+  start_callers (&callers, op, "k", "x", 1, waiter);
+  start_callers (&callers, op, "k", "x", 2, NULL);
+  g_idle_add (cancel_idle, leader);
+  g_idle_add (cancel_idle, waiter);
+  callers_run (&callers);
+
+  /* The leader and one waiter left at once; the run went on for the others. */
+  g_assert_cmpint (callers.cancelled, ==, 2);
+  g_assert_cmpint (callers.ok, ==, 2);
+  g_assert_cmpint (executions, ==, 1);
+  callers_clear (&callers);
+}
+
+/* When every caller leaves, the run itself is cancelled. */
+static void
+record_cancelled_run (GTask        *task,
+                      gpointer      source,
+                      GVariant     *args,
+                      GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  slow_answer_async (task, source, args, cancellable, user_data);
+  *(GCancellable **) user_data = g_object_ref (cancellable);
+}
+
+static void
+test_lock_all_leave_cancels_run (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  GCancellable *run_cancellable = NULL;
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("answer", record_cancelled_run, &run_cancellable, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Callers callers;
+
+  DeferredStart start = { &callers, op, "k", "x", 3, cancellable };
+
+  /* Started from a running loop: the run happens on this thread. */
+  callers_init (&callers, lock, 3);
+  g_idle_add (deferred_start, &start);
+  g_idle_add (cancel_idle, cancellable);
+  callers_run (&callers);
+  g_assert_nonnull (run_cancellable);
+  g_assert_cmpint (callers.cancelled, ==, 3);
+  g_assert_true (g_cancellable_is_cancelled (run_cancellable));
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+  g_object_unref (run_cancellable);
+  callers_clear (&callers);
+
+  /* Let the cancelled run finish before the operation goes away. */
+  g_usleep (30 * 1000);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Callers on four threads, each running its own loop, share one run. */
+typedef struct
+{
+  SmartasyncLock      *lock;
+  SmartasyncOperation *op;
+  int                  ok;
+} ThreadCallers;
+
+static gpointer
+caller_thread (gpointer data)
+{
+  ThreadCallers *shared = data;
+  GMainContext *context = g_main_context_new ();
+  Callers callers;
+  int ok;
+
+  g_main_context_push_thread_default (context);
+  callers_init (&callers, shared->lock, 25);
+  start_callers (&callers, shared->op, "shared", "x", 25, NULL);
+  callers_run (&callers);
+  ok = callers.ok;
+  callers_clear (&callers);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  smartasync_reset ();
+  return GINT_TO_POINTER (ok);
+}
+
+static void
+test_lock_threads_with_loops (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  ThreadCallers shared = { lock, op, 0 };
+  GThread *threads[4];
+  int total = 0;
+
+  executions = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("caller", caller_thread, &shared);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    total += GPOINTER_TO_INT (g_thread_join (threads[i]));
+
+  g_assert_cmpint (total, ==, 100);
+  /* Threads may start a little apart: a late one may start a second run,
+   * never more than one per thread. */
+  g_assert_cmpint (executions, >=, 1);
+  g_assert_cmpint (executions, <=, 4);
+  g_assert_cmpuint (smartasync_lock_get_executions (lock) + smartasync_lock_get_joins (lock), ==, 100);
+}
+
+/* Sync callers (no loop) join a run started by an async caller, and async
+ * callers join a run started by a sync one. */
+typedef struct
+{
+  SmartasyncLock      *lock;
+  SmartasyncOperation *op;
+  char                *answer;
+} SyncCaller;
+
+static gpointer
+sync_caller_thread (gpointer data)
+{
+  SyncCaller *caller = data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (smartasync_in_async_context ());
+  g_assert_true (smartasync_lock_run_sync (caller->lock, "k", caller->op, NULL,
+                                           g_variant_new_string ("sync"), NULL, &value, &error));
+  g_assert_no_error (error);
+  caller->answer = g_value_dup_string (&value);
+  smartasync_reset ();
+  return NULL;
+}
+
+static void
+test_lock_sync_joins_async (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  SyncCaller caller = { lock, op, NULL };
+  Callers callers;
+  GThread *thread;
+
+  executions = 0;
+  callers_init (&callers, lock, 2);
+  start_callers (&callers, op, "k", "async", 2, NULL);
+  thread = g_thread_new ("sync-caller", sync_caller_thread, &caller);
+  callers_run (&callers);
+  g_thread_join (thread);
+
+  g_assert_cmpint (executions, ==, 1);
+  g_assert_cmpstr (caller.answer, ==, "answer:async");
+  g_free (caller.answer);
+  callers_clear (&callers);
+}
+
+static void
+test_lock_async_joins_sync (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  SyncCaller caller = { lock, op, NULL };
+  Callers callers;
+  GThread *thread;
+
+  executions = 0;
+  thread = g_thread_new ("sync-caller", sync_caller_thread, &caller);
+  while (!smartasync_lock_is_running (lock, "k"))
+    g_usleep (1000);
+  callers_init (&callers, lock, 3);
+  start_callers (&callers, op, "k", "async", 3, NULL);
+  callers_run (&callers);
+  g_thread_join (thread);
+
+  g_assert_cmpint (executions, ==, 1);
+  g_assert_cmpstr (caller.answer, ==, "answer:sync");
+  for (guint i = 0; i < callers.answers->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (callers.answers, i), ==, "answer:sync");
+  g_free (caller.answer);
+  callers_clear (&callers);
+}
+
+static void
+test_lock_sync_caller_main (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (smartasync_lock_run_sync (lock, NULL, op, NULL, g_variant_new_string ("fail"), NULL, &value, &error));
+  g_assert_error (error, TEST_ERROR, 7);
+  g_clear_error (&error);
+  g_assert_true (smartasync_lock_run_sync (lock, NULL, op, NULL, g_variant_new_string ("ok"), NULL, &value, &error));
+  g_assert_cmpstr (g_value_get_string (&value), ==, "answer:ok");
+}
+
+static void
+test_lock_bad_input (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_OPERATION*");
+  smartasync_lock_run_async (lock, "k", NULL, NULL, NULL, NULL, NULL, NULL);
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_LOCK*");
+  smartasync_lock_reset (NULL);
+  g_test_assert_expected_messages ();
+
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/smartasync/lock/coalesce/five", test_lock_five_callers);
+  g_test_add_func ("/smartasync/lock/coalesce/ten-thousand", test_lock_ten_thousand_callers);
+  g_test_add_func ("/smartasync/lock/not-a-cache", test_lock_not_a_cache);
+  g_test_add_func ("/smartasync/lock/shared-error", test_lock_shared_error);
+  g_test_add_func ("/smartasync/lock/keyed-parallel", test_lock_keyed_parallel);
+  g_test_add_func ("/smartasync/lock/reset", test_lock_reset);
+  g_test_add_func ("/smartasync/lock/cancel/leader-and-waiter", test_lock_waiter_and_leader_cancel);
+  g_test_add_func ("/smartasync/lock/cancel/all-leave", test_lock_all_leave_cancels_run);
+  g_test_add_func ("/smartasync/lock/threads-with-loops", test_lock_threads_with_loops);
+  g_test_add_func ("/smartasync/lock/sync-joins-async", test_lock_sync_joins_async);
+  g_test_add_func ("/smartasync/lock/async-joins-sync", test_lock_async_joins_sync);
+  g_test_add_func ("/smartasync/lock/sync-caller", test_lock_sync_caller_main);
+  g_test_add_func ("/smartasync/lock/bad-input", test_lock_bad_input);
+
+  ret = g_test_run ();
+  smartasync_reset ();
+  return ret;
+}
