@@ -318,9 +318,10 @@ smartasync_set_thread_context (GMainContext *context)
  * smartasync_reset:
  *
  * Returns the calling thread to its initial state, for tests: drops the
- * modes pushed on it and its private context, and forgets the default
- * executor ([func@Smartasync.Executor.set_default]). Other threads keep their
- * private contexts until they exit.
+ * modes pushed on it and its private context. It also forgets the
+ * process-wide default executor ([func@Smartasync.Executor.set_default]),
+ * the only global state. Other threads keep their private contexts until
+ * they exit.
  *
  * Must not be called while a wait is running on this thread.
  *

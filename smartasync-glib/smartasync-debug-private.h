@@ -15,7 +15,8 @@ void     _smartasync_debug_log     (const char *operation,
                                     const char *format,
                                     ...) G_GNUC_PRINTF (3, 4);
 
-/* The check stays inline so a disabled log costs one atomic read. */
+/* Arguments are only evaluated when logging is on: a disabled log costs a
+ * call and an atomic read. */
 #define SMARTASYNC_DEBUG(operation, path, ...) \
   G_STMT_START { \
     if (G_UNLIKELY (_smartasync_debug_enabled ())) \

@@ -18,5 +18,7 @@
 #include "smartasync-waiter.h"
 #include "smartasync-operation.h"
 #include "smartasync-lock.h"
+#include "smartasync-await.h"
+#include "smartasync-batch.h"
 
 #undef SMARTASYNC_INSIDE

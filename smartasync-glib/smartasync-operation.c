@@ -53,10 +53,12 @@
  * ## Cancellation
  *
  * A call whose #GCancellable is already cancelled completes with
- * %G_IO_ERROR_CANCELLED without running the implementation. Offloaded work
- * returns %G_IO_ERROR_CANCELLED as soon as it is cancelled (the worker
- * finishes in the background and its result is dropped); a synchronous wait
- * returns at once. Asynchronous implementations get the cancellable and are
+ * %G_IO_ERROR_CANCELLED without running the implementation. Work offloaded
+ * through g_task_run_in_thread() (the default) returns
+ * %G_IO_ERROR_CANCELLED as soon as it is cancelled: the worker finishes in
+ * the background and its result is dropped. Work queued on a
+ * [class@Smartasync.Executor] is dropped if cancelled before it starts, and
+ * sees the cancellable once it runs. A synchronous wait returns at once. Asynchronous implementations get the cancellable and are
  * expected to honour it, as every GIO operation does; their #GTask reports
  * %G_IO_ERROR_CANCELLED even if the work finished.
  *
@@ -938,6 +940,18 @@ failed_task (SmartasyncOperation *self,
  * @callback runs exactly once and can read the result with
  * [method@Smartasync.Operation.call_finish] or its typed forms, so one
  * callback serves both kinds of callers.
+ *
+ * A #GTask hands its result out once: read it either in @callback or from
+ * the returned task, not both. Without a callback, the returned task is a
+ * smart value: [func@Smartasync.is_pending] tells which case it is, and
+ * [func@Smartasync.await_async] or [func@Smartasync.continuation] handle
+ * both.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(GTask) task = smartasync_operation_call (load_op, self, args, NULL,
+ *                                                   on_loaded, self);
+ * // sync context: on_loaded has run; async context: it will run later
+ * ]|
  *
  * Returns: (transfer full): the call's task, completed in a sync context and
  *   pending in an async one

@@ -49,8 +49,22 @@ typedef enum
  * (thread-safe, and ready to take D-Bus method parameters as they come).
  *
  * An asynchronous implementation (%SMARTASYNC_KIND_ASYNC) runs on the calling
- * thread and may complete @task later. A blocking one (%SMARTASYNC_KIND_BLOCKING)
- * must complete @task before it returns; it may run on a worker thread.
+ * thread and may complete @task later: @task is not owned by the
+ * implementation, so it takes a reference (g_object_ref()) to keep it until
+ * then, as any GIO `_async` function does. A blocking one
+ * (%SMARTASYNC_KIND_BLOCKING) must complete @task before it returns; it may
+ * run on a worker thread.
+ *
+ * |[<!-- language="C" -->
+ * static void
+ * load_async (GTask *task, gpointer source, GVariant *args,
+ *             GCancellable *cancellable, gpointer user_data)
+ * {
+ *   g_autoptr(GFile) file = g_file_new_for_path (g_variant_get_string (args, NULL));
+ *
+ *   g_file_load_bytes_async (file, cancellable, on_loaded, g_object_ref (task));
+ * }
+ * ]|
  *
  * Since: 0.1
  */

@@ -48,6 +48,11 @@ GAsyncResult     *smartasync_waiter_wait     (SmartasyncWaiter  *self,
  * operation's #GAsyncResult (transfer full), to pass to the matching `_finish`,
  * or %NULL with @error set if the wait itself failed.
  *
+ * @cancellable abandons the wait only; to cancel the operation itself, pass
+ * the same cancellable among its own arguments too. The macro needs at least
+ * one argument before the callback, and GNU C statement expressions (GCC and
+ * Clang); elsewhere, write the three calls of [class@Smartasync.Waiter].
+ *
  * |[<!-- language="C" -->
  * g_autoptr(GAsyncResult) res =
  *   SMARTASYNC_WAIT (&error, NULL, g_file_load_contents_async, file, NULL);

@@ -1,3 +1,968 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-int main (void) { return 0; }
+/* bench-bridge.c: per-call cost of the bridge against hand-written GLib code
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Every row runs ROUNDS rounds of N calls and reports the median cost of one
+ * call, in nanoseconds, with its ratio to baselines measured in the same run
+ * (ratio = ns/call ÷ baseline ns/call: above 1 is slower than the baseline).
+ * Rounds are interleaved across rows, so that drift of a noisy machine hits
+ * a row and its baselines alike.
+ *
+ *   bench-bridge             the full table
+ *   bench-bridge --quick     a smoke run: small N, every measurement made
+ *   bench-bridge --json FILE also writes the rows as JSON
+ *
+ * SMARTASYNC_TEST_QUICK=1 in the environment implies --quick. No timing is
+ * asserted; the exit status is non-zero only when a call returned a wrong
+ * result or the JSON file could not be written.
+ *
+ * The offload rows (sections 5 and 6) measure two thread hand-offs per call,
+ * so they mostly measure the scheduler: on a loaded machine they vary by 2-3x
+ * from run to run, and their ratios are only meaningful within one run. */
+
+#define _POSIX_C_SOURCE 200809L  /* clock_gettime() under -std=c11 */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "test-util.h"
+
+#define ROUNDS 7
+#define MAX_BASELINES 2
+#define QUICK_DIVISOR 100
+#define QUICK_MIN_CALLS 20
+
+typedef struct
+{
+  SmartasyncOperation *op_async;     /* completes its task at once */
+  SmartasyncOperation *op_blocking;  /* returns 2 * args */
+  SmartasyncOperation *op_executor;  /* the same, on a SmartasyncExecutor */
+  SmartasyncExecutor  *executor;
+  GMainContext        *reused_context;
+  GVariant            *args;         /* the int32 21 */
+  guint                failures;     /* calls that returned a wrong result */
+  guint                sink;         /* keeps results alive */
+} Fixture;
+
+typedef struct _Case Case;
+typedef struct _Chain Chain;
+
+/* Runs @n calls and returns the time they took, in nanoseconds. */
+typedef gint64 (*RunFunc) (const Case *c,
+                           Fixture    *fx,
+                           guint       n);
+
+/* Issues the next call of a chain; its callback calls chain_step(). */
+typedef void (*IssueFunc) (Chain *chain);
+
+typedef enum
+{
+  CASE_NONE,
+  CASE_EMPTY,
+  CASE_CURRENT_SOURCE,
+  CASE_DETECT_PLAIN,
+  CASE_CURRENT_SOURCE_LOOP,
+  CASE_DETECT_LOOP,
+  CASE_NEW_CONTEXT,
+  CASE_REUSED_CONTEXT,
+  CASE_SYNC_ASYNC,
+  CASE_DIRECT,
+  CASE_THREAD_SYNC,
+  CASE_SYNC_BLOCKING,
+  CASE_RAW_TASK_CHAIN,
+  CASE_ASYNC_ASYNC,
+  CASE_RAW_THREAD_CHAIN,
+  CASE_OFFLOAD,
+  CASE_OFFLOAD_EXECUTOR,
+  CASE_SMART_SYNC_ASYNC,
+  CASE_SMART_SYNC_BLOCKING,
+  CASE_SMART_ASYNC_ASYNC,
+  CASE_SMART_ASYNC_BLOCKING,
+  CASE_WAIT_MACRO,
+  CASE_WAITER,
+  N_CASES
+} CaseId;
+
+struct _Case
+{
+  const char *section;
+  const char *name;
+  RunFunc     run;
+  IssueFunc   issue;        /* for run_chain() */
+  gboolean    in_loop;      /* run from an idle of a running loop */
+  guint       calls;        /* per round, in a full run */
+  CaseId      baselines[MAX_BASELINES];
+};
+
+typedef struct
+{
+  guint  calls;
+  double rounds[ROUNDS];    /* ns per call */
+  double median;
+} Result;
+
+static inline gint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+static inline void
+check (Fixture  *fx,
+       gboolean  ok)
+{
+  if (G_UNLIKELY (!ok))
+    fx->failures++;
+}
+
+/* Implementations and plain functions */
+
+static void
+immediate_impl (GTask        *task,
+                gpointer      source_object,
+                GVariant     *args,
+                GCancellable *cancellable,
+                gpointer      user_data)
+{
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+double_thread_func (GTask        *task,
+                    gpointer      source_object,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  g_task_return_int (task, 2 * g_variant_get_int32 (task_data));
+}
+
+/* A GIO-style _async function that completes at once (on the next
+ * iteration of the thread-default context), and its _finish. */
+static void
+immediate_async (GCancellable        *cancellable,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, immediate_async);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static gboolean
+immediate_finish (GAsyncResult  *result,
+                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static G_GNUC_NO_INLINE guint
+empty_call (void)
+{
+  __asm__ __volatile__ ("" ::: "memory");
+  return 1;
+}
+
+static G_GNUC_NO_INLINE gssize
+direct_double (GVariant *args)
+{
+  return 2 * g_variant_get_int32 (args);
+}
+
+/* 1. Detection */
+
+static gint64
+run_empty (const Case *c,
+           Fixture    *fx,
+           guint       n)
+{
+  gint64 start = now_ns ();
+  guint acc = 0;
+
+  for (guint i = 0; i < n; i++)
+    acc += empty_call ();
+  fx->sink += acc;
+  return now_ns () - start;
+}
+
+static gint64
+run_current_source (const Case *c,
+                    Fixture    *fx,
+                    guint       n)
+{
+  gint64 start = now_ns ();
+  guint acc = 0;
+
+  for (guint i = 0; i < n; i++)
+    acc += g_main_current_source () != NULL;
+  check (fx, acc == (c->in_loop ? n : 0));
+  return now_ns () - start;
+}
+
+static gint64
+run_detect (const Case *c,
+            Fixture    *fx,
+            guint       n)
+{
+  gint64 start = now_ns ();
+  guint acc = 0;
+
+  for (guint i = 0; i < n; i++)
+    acc += smartasync_in_async_context ();
+  check (fx, acc == (c->in_loop ? n : 0));
+  return now_ns () - start;
+}
+
+/* 2. Sync context, async implementation */
+
+typedef struct
+{
+  gboolean done;
+  gboolean value;
+} Done;
+
+static void
+set_done (GObject      *source_object,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  Done *done = data;
+
+  done->value = g_task_propagate_boolean (G_TASK (result), NULL);
+  done->done = TRUE;
+}
+
+/* The hand-written recipe: push, start, iterate until done, pop. */
+static gboolean
+wait_on_context (GMainContext *context)
+{
+  Done done = { FALSE, FALSE };
+  GTask *task;
+
+  g_main_context_push_thread_default (context);
+  task = g_task_new (NULL, NULL, set_done, &done);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+  while (!done.done)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  return done.value;
+}
+
+static gint64
+run_new_context (const Case *c,
+                 Fixture    *fx,
+                 guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      GMainContext *context = g_main_context_new ();
+
+      check (fx, wait_on_context (context));
+      g_main_context_unref (context);
+    }
+  return now_ns () - start;
+}
+
+static gint64
+run_reused_context (const Case *c,
+                    Fixture    *fx,
+                    guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    check (fx, wait_on_context (fx->reused_context));
+  return now_ns () - start;
+}
+
+static gint64
+run_sync_async (const Case *c,
+                Fixture    *fx,
+                guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    check (fx, smartasync_operation_call_sync_boolean (fx->op_async, NULL, NULL, NULL, NULL));
+  return now_ns () - start;
+}
+
+/* 3. Sync context, blocking implementation */
+
+static gint64
+run_direct (const Case *c,
+            Fixture    *fx,
+            guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    check (fx, direct_double (fx->args) == 42);
+  return now_ns () - start;
+}
+
+static gint64
+run_thread_sync (const Case *c,
+                 Fixture    *fx,
+                 guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+      g_task_set_task_data (task, fx->args, NULL);
+      g_task_run_in_thread_sync (task, double_thread_func);
+      check (fx, g_task_propagate_int (task, NULL) == 42);
+      g_object_unref (task);
+    }
+  return now_ns () - start;
+}
+
+static gint64
+run_sync_blocking (const Case *c,
+                   Fixture    *fx,
+                   guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    check (fx, smartasync_operation_call_sync_int (fx->op_blocking, NULL, fx->args,
+                                                   NULL, NULL) == 42);
+  return now_ns () - start;
+}
+
+/* 4. and 5. Chains in a running loop: each callback issues the next call */
+
+struct _Chain
+{
+  Fixture             *fx;
+  IssueFunc            issue;
+  SmartasyncOperation *op;      /* the operation of the call in flight */
+  guint                n;
+  guint                done;
+  gint64               start;
+  gint64               end;
+  GMainLoop           *loop;
+};
+
+static void
+chain_step (Chain    *chain,
+            gboolean  ok)
+{
+  check (chain->fx, ok);
+  if (++chain->done < chain->n)
+    {
+      chain->issue (chain);
+      return;
+    }
+
+  chain->end = now_ns ();
+  g_main_loop_quit (chain->loop);
+}
+
+static gboolean
+chain_start (gpointer data)
+{
+  Chain *chain = data;
+
+  chain->start = now_ns ();
+  chain->issue (chain);
+  return G_SOURCE_REMOVE;
+}
+
+static gint64
+run_chain (const Case *c,
+           Fixture    *fx,
+           guint       n)
+{
+  Chain chain = { fx, c->issue, NULL, n, 0, 0, 0, g_main_loop_new (NULL, FALSE) };
+
+  g_idle_add (chain_start, &chain);
+  g_main_loop_run (chain.loop);
+  g_main_loop_unref (chain.loop);
+
+  return chain.end - chain.start;
+}
+
+static void
+raw_task_done (GObject      *source_object,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  chain_step (data, g_task_propagate_boolean (G_TASK (result), NULL));
+}
+
+static void
+issue_raw_task (Chain *chain)
+{
+  GTask *task = g_task_new (NULL, NULL, raw_task_done, chain);
+
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+op_boolean_done (GObject      *source_object,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Chain *chain = data;
+
+  chain_step (chain, smartasync_operation_call_finish_boolean (chain->op, result, NULL));
+}
+
+static void
+issue_op_async (Chain *chain)
+{
+  chain->op = chain->fx->op_async;
+  smartasync_operation_call_async (chain->op, NULL, NULL, NULL, op_boolean_done, chain);
+}
+
+static void
+raw_thread_done (GObject      *source_object,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  chain_step (data, g_task_propagate_int (G_TASK (result), NULL) == 42);
+}
+
+static void
+issue_raw_thread (Chain *chain)
+{
+  GTask *task = g_task_new (NULL, NULL, raw_thread_done, chain);
+
+  g_task_set_task_data (task, chain->fx->args, NULL);
+  g_task_run_in_thread (task, double_thread_func);
+  g_object_unref (task);
+}
+
+static void
+op_int_done (GObject      *source_object,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Chain *chain = data;
+
+  chain_step (chain, smartasync_operation_call_finish_int (chain->op, result, NULL) == 42);
+}
+
+static void
+issue_offload (Chain *chain)
+{
+  chain->op = chain->fx->op_blocking;
+  smartasync_operation_call_async (chain->op, NULL, chain->fx->args, NULL, op_int_done, chain);
+}
+
+static void
+issue_offload_executor (Chain *chain)
+{
+  chain->op = chain->fx->op_executor;
+  smartasync_operation_call_async (chain->op, NULL, chain->fx->args, NULL, op_int_done, chain);
+}
+
+/* 6. The smart call */
+
+static gint64
+run_smart_sync_async (const Case *c,
+                      Fixture    *fx,
+                      guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      GTask *task = smartasync_operation_call (fx->op_async, NULL, NULL, NULL, NULL, NULL);
+
+      check (fx, smartasync_operation_call_finish_boolean (fx->op_async,
+                                                           G_ASYNC_RESULT (task), NULL));
+      g_object_unref (task);
+    }
+  return now_ns () - start;
+}
+
+static gint64
+run_smart_sync_blocking (const Case *c,
+                         Fixture    *fx,
+                         guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      GTask *task = smartasync_operation_call (fx->op_blocking, NULL, fx->args,
+                                               NULL, NULL, NULL);
+
+      check (fx, smartasync_operation_call_finish_int (fx->op_blocking,
+                                                       G_ASYNC_RESULT (task), NULL) == 42);
+      g_object_unref (task);
+    }
+  return now_ns () - start;
+}
+
+static void
+issue_smart_async (Chain *chain)
+{
+  chain->op = chain->fx->op_async;
+  g_object_unref (smartasync_operation_call (chain->op, NULL, NULL, NULL,
+                                             op_boolean_done, chain));
+}
+
+static void
+issue_smart_offload (Chain *chain)
+{
+  chain->op = chain->fx->op_blocking;
+  g_object_unref (smartasync_operation_call (chain->op, NULL, chain->fx->args, NULL,
+                                             op_int_done, chain));
+}
+
+/* 7. Raw waiters */
+
+static gint64
+run_wait_macro (const Case *c,
+                Fixture    *fx,
+                guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      GAsyncResult *result = SMARTASYNC_WAIT (NULL, NULL, immediate_async, NULL);
+
+      check (fx, result != NULL && immediate_finish (result, NULL));
+      g_clear_object (&result);
+    }
+  return now_ns () - start;
+}
+
+static gint64
+run_waiter (const Case *c,
+            Fixture    *fx,
+            guint       n)
+{
+  gint64 start = now_ns ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      SmartasyncWaiter *waiter = smartasync_waiter_new ();
+      GAsyncResult *result;
+
+      immediate_async (NULL, smartasync_waiter_callback, waiter);
+      result = smartasync_waiter_wait (waiter, NULL, NULL);
+      check (fx, result != NULL && immediate_finish (result, NULL));
+      g_clear_object (&result);
+      g_object_unref (waiter);
+    }
+  return now_ns () - start;
+}
+
+/* The table */
+
+#define S_DETECT   "1. detection"
+#define S_SYNC_A   "2. sync context, async implementation"
+#define S_SYNC_B   "3. sync context, blocking implementation"
+#define S_ASYNC_A  "4. async context, async implementation (chain in a loop)"
+#define S_ASYNC_B  "5. async context, blocking implementation (offload chain)"
+#define S_SMART    "6. smart call: smartasync_operation_call"
+#define S_WAITER   "7. raw waiter around an immediate _async function"
+
+static const Case cases[N_CASES] = {
+  [CASE_EMPTY] = { S_DETECT, "empty non-inlined call", run_empty, NULL,
+                   FALSE, 4000000, { 0 } },
+  [CASE_CURRENT_SOURCE] = { S_DETECT, "g_main_current_source, no loop",
+                            run_current_source, NULL, FALSE, 4000000,
+                            { CASE_EMPTY } },
+  [CASE_DETECT_PLAIN] = { S_DETECT, "in_async_context, no loop", run_detect, NULL,
+                          FALSE, 4000000, { CASE_EMPTY, CASE_CURRENT_SOURCE } },
+  [CASE_CURRENT_SOURCE_LOOP] = { S_DETECT, "g_main_current_source, in loop",
+                                 run_current_source, NULL, TRUE, 4000000,
+                                 { CASE_EMPTY } },
+  [CASE_DETECT_LOOP] = { S_DETECT, "in_async_context, in loop", run_detect, NULL,
+                         TRUE, 4000000, { CASE_EMPTY, CASE_CURRENT_SOURCE_LOOP } },
+
+  [CASE_NEW_CONTEXT] = { S_SYNC_A, "boilerplate, new GMainContext per call",
+                         run_new_context, NULL, FALSE, 20000, { 0 } },
+  [CASE_REUSED_CONTEXT] = { S_SYNC_A, "boilerplate, reused GMainContext",
+                            run_reused_context, NULL, FALSE, 100000, { 0 } },
+  [CASE_SYNC_ASYNC] = { S_SYNC_A, "call_sync_boolean", run_sync_async, NULL,
+                        FALSE, 100000, { CASE_NEW_CONTEXT, CASE_REUSED_CONTEXT } },
+
+  [CASE_DIRECT] = { S_SYNC_B, "direct C call", run_direct, NULL,
+                    FALSE, 4000000, { 0 } },
+  [CASE_THREAD_SYNC] = { S_SYNC_B, "g_task_run_in_thread_sync", run_thread_sync, NULL,
+                         FALSE, 10000, { 0 } },
+  [CASE_SYNC_BLOCKING] = { S_SYNC_B, "call_sync_int", run_sync_blocking, NULL,
+                           FALSE, 100000, { CASE_DIRECT, CASE_THREAD_SYNC } },
+
+  [CASE_RAW_TASK_CHAIN] = { S_ASYNC_A, "raw GTask chain", run_chain, issue_raw_task,
+                            FALSE, 100000, { 0 } },
+  [CASE_ASYNC_ASYNC] = { S_ASYNC_A, "call_async chain", run_chain, issue_op_async,
+                         FALSE, 100000, { CASE_RAW_TASK_CHAIN } },
+
+  [CASE_RAW_THREAD_CHAIN] = { S_ASYNC_B, "raw g_task_run_in_thread chain", run_chain,
+                              issue_raw_thread, FALSE, 10000, { 0 } },
+  [CASE_OFFLOAD] = { S_ASYNC_B, "call_async chain, default offload", run_chain,
+                     issue_offload, FALSE, 10000, { CASE_RAW_THREAD_CHAIN } },
+  [CASE_OFFLOAD_EXECUTOR] = { S_ASYNC_B, "call_async chain, executor (2 threads)",
+                              run_chain, issue_offload_executor, FALSE, 10000,
+                              { CASE_RAW_THREAD_CHAIN, CASE_OFFLOAD } },
+
+  [CASE_SMART_SYNC_ASYNC] = { S_SMART, "call, sync ctx, async impl",
+                              run_smart_sync_async, NULL, FALSE, 100000,
+                              { CASE_SYNC_ASYNC, CASE_REUSED_CONTEXT } },
+  [CASE_SMART_SYNC_BLOCKING] = { S_SMART, "call, sync ctx, blocking impl",
+                                 run_smart_sync_blocking, NULL, FALSE, 100000,
+                                 { CASE_SYNC_BLOCKING, CASE_DIRECT } },
+  [CASE_SMART_ASYNC_ASYNC] = { S_SMART, "call, async ctx, async impl (chain)",
+                               run_chain, issue_smart_async, FALSE, 100000,
+                               { CASE_ASYNC_ASYNC, CASE_RAW_TASK_CHAIN } },
+  [CASE_SMART_ASYNC_BLOCKING] = { S_SMART, "call, async ctx, blocking impl (chain)",
+                                  run_chain, issue_smart_offload, FALSE, 10000,
+                                  { CASE_OFFLOAD, CASE_RAW_THREAD_CHAIN } },
+
+  [CASE_WAIT_MACRO] = { S_WAITER, "SMARTASYNC_WAIT", run_wait_macro, NULL,
+                        FALSE, 100000, { CASE_REUSED_CONTEXT, CASE_NEW_CONTEXT } },
+  [CASE_WAITER] = { S_WAITER, "waiter_new + callback + wait", run_waiter, NULL,
+                    FALSE, 100000, { CASE_REUSED_CONTEXT, CASE_NEW_CONTEXT } },
+};
+
+/* Running */
+
+typedef struct
+{
+  const Case *c;
+  Fixture    *fx;
+  guint       n;
+  gint64      elapsed;
+} LoopRound;
+
+static gboolean
+loop_round_idle (gpointer data)
+{
+  LoopRound *round = data;
+
+  round->elapsed = round->c->run (round->c, round->fx, round->n);
+  return G_SOURCE_REMOVE;
+}
+
+static gint64
+run_case (const Case *c,
+          Fixture    *fx,
+          guint       n)
+{
+  LoopRound round = { c, fx, n, 0 };
+
+  if (!c->in_loop)
+    return c->run (c, fx, n);
+
+  test_run_in_loop (loop_round_idle, &round);
+  return round.elapsed;
+}
+
+static int
+compare_doubles (const void *a,
+                 const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+median (const double *values)
+{
+  double sorted[ROUNDS];
+
+  memcpy (sorted, values, sizeof sorted);
+  qsort (sorted, ROUNDS, sizeof (double), compare_doubles);
+  return sorted[ROUNDS / 2];
+}
+
+static void
+run_all (Fixture  *fx,
+         gboolean  quick,
+         Result   *results)
+{
+  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
+    {
+      guint calls = quick ? cases[id].calls / QUICK_DIVISOR : cases[id].calls;
+
+      results[id].calls = MAX (calls, QUICK_MIN_CALLS);
+      run_case (&cases[id], fx, MAX (results[id].calls / 10, 1));  /* warm up */
+    }
+
+  /* Interleaved rounds: a slow spell of the machine hits every row. */
+  for (guint r = 0; r < ROUNDS; r++)
+    for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
+      results[id].rounds[r] =
+        (double) run_case (&cases[id], fx, results[id].calls) / results[id].calls;
+
+  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
+    results[id].median = median (results[id].rounds);
+}
+
+/* Output */
+
+#define NAME_W 40
+#define NS_W 16
+#define BASE_W 40
+
+static double
+ratio (const Result *results,
+       CaseId        id,
+       CaseId        baseline)
+{
+  double base = results[baseline].median;
+
+  return base > 0 ? results[id].median / base : 0;
+}
+
+static void
+print_header (gboolean quick)
+{
+  printf ("smartasync-glib %s benchmark: GLib %u.%u.%u (built against %d.%d.%d), nproc %u\n",
+          SMARTASYNC_VERSION_S, glib_major_version, glib_minor_version, glib_micro_version,
+          GLIB_MAJOR_VERSION, GLIB_MINOR_VERSION, GLIB_MICRO_VERSION,
+          g_get_num_processors ());
+  printf ("%s run: ns/call is the median of %d rounds of N calls; "
+          "ratio = ns/call / baseline ns/call (>1 is slower)\n\n",
+          quick ? "quick" : "full", ROUNDS);
+  printf ("%-*s | %*s | %-*s | %s\n", NAME_W, "name", NS_W, "ns/call (median)",
+          BASE_W, "baseline", "ratio");
+}
+
+static void
+print_rule (void)
+{
+  char rule[NAME_W + NS_W + BASE_W + 16];
+
+  memset (rule, '-', sizeof rule - 1);
+  rule[sizeof rule - 1] = '\0';
+  printf ("%s\n", rule);
+}
+
+static void
+print_case (const Result *results,
+            CaseId        id)
+{
+  const Case *c = &cases[id];
+
+  printf ("%-*s | %*.1f | ", NAME_W, c->name, NS_W, results[id].median);
+  if (c->baselines[0] == CASE_NONE)
+    {
+      printf ("%-*s | %s\n", BASE_W, "(baseline)", "-");
+      return;
+    }
+
+  printf ("%-*s | %.2fx\n", BASE_W, cases[c->baselines[0]].name,
+          ratio (results, id, c->baselines[0]));
+  for (guint b = 1; b < MAX_BASELINES && c->baselines[b] != CASE_NONE; b++)
+    printf ("%-*s | %*s | %-*s | %.2fx\n", NAME_W, "", NS_W, "", BASE_W,
+            cases[c->baselines[b]].name, ratio (results, id, c->baselines[b]));
+}
+
+static void
+print_table (const Result *results)
+{
+  const char *section = NULL;
+
+  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
+    {
+      if (g_strcmp0 (section, cases[id].section) != 0)
+        {
+          section = cases[id].section;
+          print_rule ();
+          printf ("%s\n", section);
+        }
+      print_case (results, id);
+    }
+  print_rule ();
+}
+
+static void
+append_json_string (GString    *out,
+                    const char *s)
+{
+  g_string_append_c (out, '"');
+  for (; *s != '\0'; s++)
+    {
+      if (*s == '"' || *s == '\\')
+        g_string_append_c (out, '\\');
+      g_string_append_c (out, *s);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_json_number (GString *out,
+                    double   value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.3f", value));
+}
+
+static void
+append_json_baselines (GString      *out,
+                       const Result *results,
+                       CaseId        id)
+{
+  g_string_append (out, ", \"baselines\": [");
+  for (guint b = 0; b < MAX_BASELINES && cases[id].baselines[b] != CASE_NONE; b++)
+    {
+      CaseId base = cases[id].baselines[b];
+
+      g_string_append (out, b > 0 ? ", {\"name\": " : "{\"name\": ");
+      append_json_string (out, cases[base].name);
+      g_string_append (out, ", \"ns_per_call\": ");
+      append_json_number (out, results[base].median);
+      g_string_append (out, ", \"ratio\": ");
+      append_json_number (out, ratio (results, id, base));
+      g_string_append_c (out, '}');
+    }
+  g_string_append_c (out, ']');
+}
+
+static void
+append_json_row (GString      *out,
+                 const Result *results,
+                 CaseId        id)
+{
+  g_string_append (out, "    {\"section\": ");
+  append_json_string (out, cases[id].section);
+  g_string_append (out, ", \"name\": ");
+  append_json_string (out, cases[id].name);
+  g_string_append_printf (out, ", \"calls_per_round\": %u, \"ns_per_call\": ",
+                          results[id].calls);
+  append_json_number (out, results[id].median);
+  g_string_append (out, ", \"rounds_ns_per_call\": [");
+  for (guint r = 0; r < ROUNDS; r++)
+    {
+      if (r > 0)
+        g_string_append (out, ", ");
+      append_json_number (out, results[id].rounds[r]);
+    }
+  g_string_append_c (out, ']');
+  append_json_baselines (out, results, id);
+  g_string_append (out, id + 1 < N_CASES ? "},\n" : "}\n");
+}
+
+static gboolean
+write_json (const char    *path,
+            gboolean       quick,
+            const Result  *results,
+            GError       **error)
+{
+  g_autoptr(GString) out = g_string_new ("{\n");
+
+  g_string_append_printf (out, "  \"glib_version\": \"%u.%u.%u\",\n",
+                          glib_major_version, glib_minor_version, glib_micro_version);
+  g_string_append_printf (out, "  \"smartasync_version\": \"%s\",\n", SMARTASYNC_VERSION_S);
+  g_string_append_printf (out, "  \"nproc\": %u,\n  \"quick\": %s,\n  \"rounds\": %d,\n",
+                          g_get_num_processors (), quick ? "true" : "false", ROUNDS);
+  g_string_append (out, "  \"rows\": [\n");
+  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
+    append_json_row (out, results, id);
+  g_string_append (out, "  ]\n}\n");
+
+  return g_file_set_contents (path, out->str, out->len, error);
+}
+
+/* Setup */
+
+static void
+fixture_init (Fixture *fx)
+{
+  memset (fx, 0, sizeof *fx);
+  fx->op_async = smartasync_operation_new_async ("bench-immediate", immediate_impl,
+                                                 NULL, NULL);
+  fx->op_blocking = smartasync_operation_new_blocking ("bench-double", test_double_blocking,
+                                                       NULL, NULL);
+  fx->op_executor = smartasync_operation_new_blocking ("bench-double-executor",
+                                                       test_double_blocking, NULL, NULL);
+  fx->executor = smartasync_executor_new (2);
+  smartasync_operation_set_executor (fx->op_executor, fx->executor);
+  fx->reused_context = g_main_context_new ();
+  fx->args = g_variant_ref_sink (g_variant_new_int32 (21));
+}
+
+static void
+fixture_clear (Fixture *fx)
+{
+  g_clear_object (&fx->op_async);
+  g_clear_object (&fx->op_blocking);
+  g_clear_object (&fx->op_executor);
+  g_clear_object (&fx->executor);
+  g_clear_pointer (&fx->reused_context, g_main_context_unref);
+  g_clear_pointer (&fx->args, g_variant_unref);
+}
+
+static gboolean
+parse_options (int        *argc,
+               char     ***argv,
+               gboolean   *quick,
+               char      **json_path)
+{
+  GOptionEntry entries[] = {
+    { "quick", 0, 0, G_OPTION_ARG_NONE, quick, "Small N: a smoke run", NULL },
+    { "json", 0, 0, G_OPTION_ARG_FILENAME, json_path, "Also write the rows as JSON", "FILE" },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- smartasync-glib benchmark");
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("bench-bridge: %s\n", error->message);
+      return FALSE;
+    }
+
+  if (g_strcmp0 (g_getenv ("SMARTASYNC_TEST_QUICK"), "1") == 0)
+    *quick = TRUE;
+  return TRUE;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  gboolean quick = FALSE;
+  g_autofree char *json_path = NULL;
+  g_autoptr(GError) error = NULL;
+  Result results[N_CASES] = { { 0 } };
+  Fixture fx;
+
+  if (!parse_options (&argc, &argv, &quick, &json_path))
+    return 2;
+
+  fixture_init (&fx);
+  print_header (quick);
+  fflush (stdout);
+  run_all (&fx, quick, results);
+  print_table (results);
+
+  if (json_path != NULL && !write_json (json_path, quick, results, &error))
+    g_printerr ("bench-bridge: could not write %s: %s\n", json_path, error->message);
+  if (fx.failures > 0)
+    g_printerr ("bench-bridge: %u calls returned a wrong result\n", fx.failures);
+
+  fixture_clear (&fx);
+  smartasync_reset ();
+
+  return (fx.failures > 0 || error != NULL) ? 1 : 0;
+}

@@ -1,0 +1,329 @@
+/* smartasync-batch.c: many concurrent calls from sync code, waited for together
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SmartasyncBatch:
+ *
+ * A scope for synchronous code that starts many operations concurrently and
+ * waits for all of them at once: the `gather` of the Python SmartAsync's
+ * loop-reuse patterns, without creating any loop.
+ *
+ * [ctor@Smartasync.Batch.new] pushes the calling thread's private context
+ * and keeps it pushed until [method@Smartasync.Batch.close]. Each
+ * [method@Smartasync.Batch.add] starts its call at once, asynchronously,
+ * bound to that context; [method@Smartasync.Batch.wait] iterates it until
+ * every call added so far has completed. Results are kept in call order, and
+ * each call's error stays with its own result: read them with
+ * [method@Smartasync.Batch.get_result] and the operation's finish function.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+ *
+ * for (guint i = 0; i < n_files; i++)
+ *   smartasync_batch_add (batch, load_op, NULL, g_variant_new_string (paths[i]));
+ * smartasync_batch_wait (batch, NULL, &error);
+ * for (guint i = 0; i < n_files; i++)
+ *   contents[i] = smartasync_operation_call_finish_pointer (load_op,
+ *                   smartasync_batch_get_result (batch, i), &errors[i]);
+ * smartasync_batch_close (batch);
+ * ]|
+ *
+ * Every call of the batch shares one #GCancellable:
+ * [method@Smartasync.Batch.cancel], or cancelling the cancellable given to
+ * [method@Smartasync.Batch.wait], cancels them all.
+ *
+ * ## Per-worker contexts
+ *
+ * A worker thread that serves many requests (the Python SmartAsync's
+ * "middleware" and "thread-local loop" patterns) needs nothing of its own:
+ * every synchronous call on that thread reuses the thread's private context,
+ * created on its first call and freed when the thread exits. A batch is only
+ * needed to run calls *concurrently*.
+ *
+ * ## Threads
+ *
+ * A batch belongs to the thread that created it: add, wait and close on
+ * that thread. Like a synchronous wait, a batch opened from code that a
+ * running main loop of this thread dispatches is refused: its wait fails
+ * with %SMARTASYNC_ERROR_WOULD_BLOCK.
+ *
+ * Since: 0.1
+ */
+
+#include "config.h"
+
+#include "smartasync-batch.h"
+#include "smartasync-context-private.h"
+#include "smartasync-waiter-private.h"
+
+struct _SmartasyncBatch
+{
+  GObject                parent_instance;
+
+  SmartasyncThreadState *state;
+  GMainContext          *context;      /* pushed private context; NULL if refused or closed */
+  GCancellable          *cancellable;  /* shared by every call */
+  GPtrArray             *results;      /* GAsyncResult, NULL while pending */
+  guint                  pending;
+  guint                  refused : 1;
+};
+
+G_DEFINE_FINAL_TYPE (SmartasyncBatch, smartasync_batch, G_TYPE_OBJECT)
+
+static void
+smartasync_batch_finalize (GObject *object)
+{
+  SmartasyncBatch *self = SMARTASYNC_BATCH (object);
+
+  if (self->context != NULL)
+    {
+      g_critical ("SmartasyncBatch %p finalized without smartasync_batch_close(): "
+                  "the private context stays pushed on its thread", self);
+      g_main_context_unref (self->context);
+    }
+
+  g_ptr_array_unref (self->results);
+  g_object_unref (self->cancellable);
+
+  G_OBJECT_CLASS (smartasync_batch_parent_class)->finalize (object);
+}
+
+static void
+smartasync_batch_class_init (SmartasyncBatchClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = smartasync_batch_finalize;
+}
+
+static void
+smartasync_batch_init (SmartasyncBatch *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->results = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/**
+ * smartasync_batch_new:
+ *
+ * Opens a batch on the calling thread: pushes the thread's private context
+ * until [method@Smartasync.Batch.close].
+ *
+ * Returns: (transfer full): a new batch
+ *
+ * Since: 0.1
+ */
+SmartasyncBatch *
+smartasync_batch_new (void)
+{
+  SmartasyncBatch *self = g_object_new (SMARTASYNC_TYPE_BATCH, NULL);
+
+  self->state = _smartasync_thread_state ();
+  if (_smartasync_sync_wait_would_block (self->state))
+    {
+      self->refused = TRUE;
+      return self;
+    }
+
+  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
+  g_main_context_push_thread_default (self->context);
+  self->state->wait_depth++;
+  return self;
+}
+
+typedef struct
+{
+  SmartasyncBatch *batch;
+  guint            index;
+} Slot;
+
+static void
+slot_done (GObject      *source_object,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  Slot *slot = data;
+  SmartasyncBatch *self = slot->batch;
+
+  g_ptr_array_index (self->results, slot->index) = g_object_ref (result);
+  self->pending--;
+  g_object_unref (self);
+  g_free (slot);
+}
+
+/**
+ * smartasync_batch_add:
+ * @self: an open batch
+ * @operation: the operation to call
+ * @source_object: (nullable) (type GObject.Object): the call's source object
+ * @args: (nullable): the call's arguments; a floating reference is sunk
+ *
+ * Starts a call of @operation at once, asynchronously: an asynchronous
+ * implementation starts on this thread, a blocking one on a worker thread,
+ * so that the batch's calls run concurrently.
+ *
+ * Returns: the call's index, for [method@Smartasync.Batch.get_result]
+ *
+ * Since: 0.1
+ */
+guint
+smartasync_batch_add (SmartasyncBatch     *self,
+                      SmartasyncOperation *operation,
+                      gpointer             source_object,
+                      GVariant            *args)
+{
+  Slot *slot;
+
+  g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), G_MAXUINT);
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (operation), G_MAXUINT);
+  g_return_val_if_fail (self->state == _smartasync_thread_state (), G_MAXUINT);
+  g_return_val_if_fail (self->context != NULL || self->refused, G_MAXUINT);
+
+  slot = g_new (Slot, 1);
+  slot->batch = g_object_ref (self);
+  slot->index = self->results->len;
+  g_ptr_array_add (self->results, NULL);
+  self->pending++;
+
+  smartasync_operation_call_async (operation, source_object, args, self->cancellable,
+                                   slot_done, slot);
+  return slot->index;
+}
+
+static void
+cancel_batch (GCancellable    *cancellable,
+              SmartasyncBatch *self)
+{
+  g_cancellable_cancel (self->cancellable);
+}
+
+/**
+ * smartasync_batch_wait:
+ * @self: an open batch
+ * @cancellable: (nullable): cancels every call of the batch
+ * @error: return location for an error of the wait itself
+ *
+ * Iterates the thread's private context until every call added so far has
+ * completed. Errors of the calls are not reported here: each stays with its
+ * own result. More calls may be added and waited for afterwards.
+ *
+ * Returns: %TRUE when every call has completed; %FALSE with @error set to
+ *   %G_IO_ERROR_CANCELLED if the batch was cancelled (its calls have
+ *   completed all the same, most with %G_IO_ERROR_CANCELLED), or to
+ *   %SMARTASYNC_ERROR_WOULD_BLOCK if the batch was opened from a running
+ *   loop
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_batch_wait (SmartasyncBatch  *self,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  gulong handler = 0;
+
+  g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), FALSE);
+  g_return_val_if_fail (self->state == _smartasync_thread_state (), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->refused)
+    return _smartasync_set_would_block_error ("smartasync_batch_wait", error);
+  g_return_val_if_fail (self->context != NULL, FALSE);
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_batch), self, NULL);
+
+  while (self->pending > 0)
+    g_main_context_iteration (self->context, TRUE);
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+
+  return !g_cancellable_set_error_if_cancelled (self->cancellable, error);
+}
+
+/**
+ * smartasync_batch_get_size:
+ * @self: a batch
+ *
+ * Returns: how many calls were added
+ *
+ * Since: 0.1
+ */
+guint
+smartasync_batch_get_size (SmartasyncBatch *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), 0);
+
+  return self->results->len;
+}
+
+/**
+ * smartasync_batch_get_result:
+ * @self: a batch
+ * @index: a call's index, as returned by [method@Smartasync.Batch.add]
+ *
+ * Gets the result of a call, to pass to the operation's finish function
+ * ([method@Smartasync.Operation.call_finish] and its typed forms).
+ *
+ * Returns: (transfer none) (nullable): the call's result, or %NULL while it
+ *   is pending
+ *
+ * Since: 0.1
+ */
+GAsyncResult *
+smartasync_batch_get_result (SmartasyncBatch *self,
+                             guint            index)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), NULL);
+  g_return_val_if_fail (index < self->results->len, NULL);
+
+  return g_ptr_array_index (self->results, index);
+}
+
+/**
+ * smartasync_batch_cancel:
+ * @self: a batch
+ *
+ * Cancels every call of the batch, those added so far and those added later.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_batch_cancel (SmartasyncBatch *self)
+{
+  g_return_if_fail (SMARTASYNC_IS_BATCH (self));
+
+  g_cancellable_cancel (self->cancellable);
+}
+
+/**
+ * smartasync_batch_close:
+ * @self: a batch
+ *
+ * Closes the batch: calls still pending are cancelled and waited for, then
+ * the private context is popped. Results stay readable. Closing twice is
+ * harmless.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_batch_close (SmartasyncBatch *self)
+{
+  g_return_if_fail (SMARTASYNC_IS_BATCH (self));
+  g_return_if_fail (self->state == _smartasync_thread_state ());
+
+  if (self->context == NULL)
+    return;
+
+  if (self->pending > 0)
+    {
+      g_cancellable_cancel (self->cancellable);
+      while (self->pending > 0)
+        g_main_context_iteration (self->context, TRUE);
+    }
+
+  g_main_context_pop_thread_default (self->context);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->state->wait_depth--;
+}
