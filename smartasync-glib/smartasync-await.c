@@ -20,7 +20,9 @@
  * resolved value.
  *
  * Resolving a task reads its result, which GTask hands out once: await tasks
- * whose callback (if any) does not read their result itself.
+ * whose callback (if any) does not read their result itself. A pending task
+ * is not kept alive by the await: if it is finalized without completing,
+ * the await fails with %SMARTASYNC_ERROR_FAILED instead of waiting forever.
  *
  * Returns: %TRUE if @value holds a #GTask that has not completed yet
  *
@@ -31,6 +33,7 @@
 
 #include "smartasync-await.h"
 #include "smartasync-context-private.h"
+#include "smartasync-error.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-waiter-private.h"
 
@@ -68,7 +71,7 @@ resolve_ready_levels (GValue  *value,
 typedef struct
 {
   GTask        *task;         /* the await task, owned */
-  GTask        *watched;      /* the pending level, owned while watched */
+  GTask        *watched;      /* the pending level; weak: its owner completes it */
   gulong        notify_id;
   gulong        cancel_id;
   gint          finished;     /* atomic: the await task returns once */
@@ -77,7 +80,7 @@ typedef struct
 static void await_resolve (Await *await, GValue *value);
 
 static void
-await_finish_error (Await  *await,
+await_return_error (Await  *await,
                     GError *error)
 {
   if (g_atomic_int_compare_and_exchange (&await->finished, FALSE, TRUE))
@@ -98,6 +101,17 @@ await_free (Await *await)
 }
 
 static void
+watched_finalized (gpointer  data,
+                   GObject  *where_the_task_was)
+{
+  Await *await = data;
+
+  await_return_error (await, g_error_new_literal (SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
+                                                  "A pending task was finalized without completing"));
+  await_free (await);
+}
+
+static void
 watched_completed (GTask      *watched,
                    GParamSpec *pspec,
                    Await      *await)
@@ -105,12 +119,15 @@ watched_completed (GTask      *watched,
   g_auto(GValue) value = G_VALUE_INIT;
 
   g_signal_handler_disconnect (watched, await->notify_id);
-  await->notify_id = 0;
+  g_object_weak_unref (G_OBJECT (watched), watched_finalized, await);
+  await->watched = NULL;
+
   g_value_init (&value, G_TYPE_TASK);
-  g_value_take_object (&value, g_steal_pointer (&await->watched));
+  g_value_set_object (&value, watched);
   await_resolve (await, &value);
 }
 
+/* Returns at once; the watch ends when the watched task completes or dies. */
 static void
 await_cancelled (GCancellable *cancellable,
                  Await        *await)
@@ -119,17 +136,57 @@ await_cancelled (GCancellable *cancellable,
     g_task_return_error_if_cancelled (await->task);
 }
 
+typedef struct
+{
+  Await *await;
+  GTask *pending;
+} Watch;
+
+/* Runs on the thread that completes @pending: checking and connecting there
+ * cannot race with its completion. */
+static gboolean
+watch_on_task_context (gpointer data)
+{
+  Watch *watch = data;
+  Await *await = watch->await;
+  GTask *pending = watch->pending;
+
+  if (g_task_get_completed (pending))
+    {
+      g_auto(GValue) value = G_VALUE_INIT;
+
+      g_value_init (&value, G_TYPE_TASK);
+      g_value_set_object (&value, pending);
+      await_resolve (await, &value);
+      return G_SOURCE_REMOVE;
+    }
+
+  await->watched = pending;
+  g_object_weak_ref (G_OBJECT (pending), watched_finalized, await);
+  await->notify_id = g_signal_connect (pending, "notify::completed",
+                                       G_CALLBACK (watched_completed), await);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+watch_free (gpointer data)
+{
+  Watch *watch = data;
+
+  g_object_unref (watch->pending);
+  g_free (watch);
+}
+
 static void
 await_watch (Await *await,
              GTask *pending)
 {
-  await->watched = g_object_ref (pending);
-  await->notify_id = g_signal_connect (pending, "notify::completed",
-                                       G_CALLBACK (watched_completed), await);
+  Watch *watch = g_new (Watch, 1);
 
-  /* It may have completed on its own thread before we connected. */
-  if (g_task_get_completed (pending) && await->notify_id != 0)
-    watched_completed (pending, NULL, await);
+  watch->await = await;
+  watch->pending = g_object_ref (pending);
+  g_main_context_invoke_full (g_task_get_context (pending), G_PRIORITY_DEFAULT,
+                              watch_on_task_context, watch, watch_free);
 }
 
 static void
@@ -139,7 +196,7 @@ await_resolve (Await  *await,
   GError *error = NULL;
 
   if (!resolve_ready_levels (value, &error))
-    await_finish_error (await, error);
+    await_return_error (await, error);
   else if (smartasync_is_pending (value))
     {
       await_watch (await, g_value_get_object (value));

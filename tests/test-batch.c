@@ -1,0 +1,305 @@
+/* test-batch.c: batch scopes for sync code
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <glib/gstdio.h>
+
+#include "test-util.h"
+
+/* An async implementation over a real GIO operation: loads a file named by
+ * the string argument and returns its contents. */
+static void
+loaded (GObject      *source,
+        GAsyncResult *result,
+        gpointer      data)
+{
+  g_autoptr(GTask) task = data;
+  GError *error = NULL;
+  char *contents = NULL;
+
+  if (g_file_load_contents_finish (G_FILE (source), result, &contents, NULL, NULL, &error))
+    g_task_return_pointer (task, contents, g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+load_async (GTask        *task,
+            gpointer      source,
+            GVariant     *args,
+            GCancellable *cancellable,
+            gpointer      user_data)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (g_variant_get_string (args, NULL));
+
+  g_file_load_contents_async (file, cancellable, loaded, g_object_ref (task));
+}
+
+static char *
+write_numbered_files (guint n)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("smartasync-batch-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%u", dir, i);
+      g_autofree char *contents = g_strdup_printf ("file %u", i);
+
+      g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+    }
+  return dir;
+}
+
+static void
+remove_numbered_files (char  *dir,
+                       guint  n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%u", dir, i);
+
+      g_remove (path);
+    }
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+/* 1 000 concurrent GIO operations from plain main (), results in order, and
+ * a missing file reported for its own call only. */
+static void
+test_batch_many_loads (void)
+{
+  guint n = g_getenv ("SMARTASYNC_TEST_QUICK") ? 100 : 1000;
+  char *dir = write_numbered_files (n);
+  g_autoptr(SmartasyncOperation) load = smartasync_operation_new_async ("load", load_async, NULL, NULL);
+  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *missing = g_strdup_printf ("%s/missing", dir);
+  guint missing_index;
+
+  g_assert_false (smartasync_in_async_context ());
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%u", dir, i);
+
+      g_assert_cmpuint (smartasync_batch_add (batch, load, NULL, g_variant_new_string (path)), ==, i);
+    }
+  missing_index = smartasync_batch_add (batch, load, NULL, g_variant_new_string (missing));
+
+  g_assert_true (smartasync_batch_wait (batch, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (smartasync_batch_get_size (batch), ==, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("file %u", i);
+      g_autofree char *contents =
+        smartasync_operation_call_finish_pointer (load, smartasync_batch_get_result (batch, i), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (contents, ==, expected);
+    }
+  g_assert_null (smartasync_operation_call_finish_pointer (load, smartasync_batch_get_result (batch, missing_index), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+
+  smartasync_batch_close (batch);
+  g_assert_null (g_main_context_get_thread_default ());
+  remove_numbered_files (dir, n);
+}
+
+/* Blocking calls in a batch run concurrently on workers. */
+static gint running, max_running;
+
+static void
+sleepy_blocking (GTask        *task,
+                 gpointer      source,
+                 GVariant     *args,
+                 GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  gint now = g_atomic_int_add (&running, 1) + 1;
+  gint seen;
+
+  while ((seen = g_atomic_int_get (&max_running)) < now &&
+         !g_atomic_int_compare_and_exchange (&max_running, seen, now))
+    ;
+  g_usleep (20 * 1000);
+  g_atomic_int_add (&running, -1);
+  g_task_return_int (task, g_variant_get_int32 (args));
+}
+
+static void
+test_batch_blocking_concurrent (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (4);
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_blocking ("sleepy", sleepy_blocking, NULL, NULL);
+  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+
+  max_running = 0;
+  smartasync_operation_set_executor (op, executor);
+  for (gint32 i = 0; i < 8; i++)
+    smartasync_batch_add (batch, op, NULL, g_variant_new_int32 (i));
+  g_assert_true (smartasync_batch_wait (batch, NULL, NULL));
+  for (gint32 i = 0; i < 8; i++)
+    g_assert_cmpint (smartasync_operation_call_finish_int (op, smartasync_batch_get_result (batch, i), NULL), ==, i);
+  g_assert_cmpint (max_running, >, 1);
+
+  /* More calls and another wait in the same scope. */
+  smartasync_batch_add (batch, op, NULL, g_variant_new_int32 (99));
+  g_assert_true (smartasync_batch_wait (batch, NULL, NULL));
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, smartasync_batch_get_result (batch, 8), NULL), ==, 99);
+  smartasync_batch_close (batch);
+  smartasync_batch_close (batch);
+}
+
+/* Cancelling the batch cancels every call; each reports it. */
+static gboolean
+return_cancelled (GCancellable *cancellable,
+                  gpointer      task)
+{
+  g_task_return_error_if_cancelled (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for_cancel (GTask        *task,
+                 gpointer      source,
+                 GVariant     *args,
+                 GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  GSource *source_ = g_cancellable_source_new (cancellable);
+
+  g_source_set_callback (source_, (GSourceFunc) (void (*) (void)) return_cancelled,
+                         g_object_ref (task), g_object_unref);
+  g_source_attach (source_, g_main_context_get_thread_default ());
+  g_source_unref (source_);
+}
+
+static gpointer
+cancel_soon (gpointer data)
+{
+  g_usleep (10 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+static void
+test_batch_cancel (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("wait", wait_for_cancel, NULL, NULL);
+  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  GThread *canceller;
+
+  for (int i = 0; i < 5; i++)
+    smartasync_batch_add (batch, op, NULL, NULL);
+  canceller = g_thread_new ("cancel", cancel_soon, cancellable);
+  g_assert_false (smartasync_batch_wait (batch, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_thread_join (canceller);
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr(GError) call_error = NULL;
+
+      g_assert_false (smartasync_operation_call_finish_boolean (op, smartasync_batch_get_result (batch, i), &call_error));
+      g_assert_error (call_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    }
+  smartasync_batch_close (batch);
+}
+
+/* Closing with calls pending cancels and finishes them. */
+static void
+test_batch_close_pending (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("wait", wait_for_cancel, NULL, NULL);
+  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+  g_autoptr(GError) error = NULL;
+
+  smartasync_batch_add (batch, op, NULL, NULL);
+  g_assert_null (smartasync_batch_get_result (batch, 0));
+  smartasync_batch_close (batch);
+  g_assert_false (smartasync_operation_call_finish_boolean (op, smartasync_batch_get_result (batch, 0), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (g_main_context_get_thread_default ());
+}
+
+/* A worker serving many requests reuses its private context: no batch and
+ * no loop of its own needed (the "middleware" pattern). */
+static gpointer
+serve_requests (gpointer data)
+{
+  SmartasyncOperation *op = data;
+  GMainContext *first = NULL;
+
+  for (int i = 0; i < 50; i++)
+    {
+      g_autofree char *request = g_strdup_printf ("req%d", i);
+      g_autofree char *reply = smartasync_operation_call_sync_pointer (op, NULL, g_variant_new_string (request), NULL, NULL);
+      g_autofree char *expected = g_ascii_strup (request, -1);
+
+      g_assert_cmpstr (reply, ==, expected);
+      if (first == NULL)
+        first = smartasync_get_thread_context ();
+      g_assert_true (smartasync_get_thread_context () == first);
+    }
+  return first;
+}
+
+static void
+test_worker_reuses_private_context (void)
+{
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  GThread *a = g_thread_new ("worker-a", serve_requests, op);
+  GThread *b = g_thread_new ("worker-b", serve_requests, op);
+  gpointer context_a = g_thread_join (a);
+  gpointer context_b = g_thread_join (b);
+
+  /* Each worker kept one context for all its requests (the pointers may be
+   * equal: a context freed at thread exit can be reallocated). */
+  g_assert_nonnull (context_a);
+  g_assert_nonnull (context_b);
+}
+
+static gboolean
+open_batch_in_loop (gpointer data)
+{
+  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+
+  g_assert_false (smartasync_batch_wait (batch, NULL, data));
+  smartasync_batch_close (batch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_batch_refused_in_loop (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  test_run_in_loop (open_batch_in_loop, &error);
+  g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/smartasync/batch/many-loads", test_batch_many_loads);
+  g_test_add_func ("/smartasync/batch/blocking-concurrent", test_batch_blocking_concurrent);
+  g_test_add_func ("/smartasync/batch/cancel", test_batch_cancel);
+  g_test_add_func ("/smartasync/batch/close-pending", test_batch_close_pending);
+  g_test_add_func ("/smartasync/batch/worker-reuses-private-context", test_worker_reuses_private_context);
+  g_test_add_func ("/smartasync/batch/refused-in-loop", test_batch_refused_in_loop);
+
+  ret = g_test_run ();
+  smartasync_reset ();
+  return ret;
+}
