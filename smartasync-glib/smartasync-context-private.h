@@ -17,6 +17,8 @@ struct _SmartasyncThreadState
   guint         wait_depth;       /* nested waits running on this thread */
   guint         tracked_pending;  /* library tasks pending on private_context */
   GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
+  const char   *waiting_for;      /* name of the innermost wait, for stall warnings */
+  gboolean      stall_reported;
 };
 
 SmartasyncThreadState *_smartasync_thread_state              (void);

@@ -85,6 +85,7 @@ struct _SmartasyncWaiter
   GAsyncResult          *result;
   char                  *name;
   guint                  tracked_at_start;
+  const char            *outer_waiting_for;
   gint                   completed;   /* atomic */
   guint                  waited : 1;
   guint                  watching_task : 1;
@@ -328,6 +329,10 @@ _smartasync_waiter_iterate (SmartasyncWaiter  *self,
   if (self->context == NULL)
     return _smartasync_set_would_block_error (self->name, error);
 
+  self->outer_waiting_for = self->state->waiting_for;
+  self->state->waiting_for = self->name ? self->name : "operation";
+  self->state->stall_reported = FALSE;
+
   if (blocking_done)
     {
       while (!g_atomic_int_get (&self->completed) &&
@@ -340,6 +345,7 @@ _smartasync_waiter_iterate (SmartasyncWaiter  *self,
   drain_tracked_tasks (self);
   dispatch_ready_leftovers (self);
   pop_context (self);
+  self->state->waiting_for = self->outer_waiting_for;
 
   if (g_atomic_int_get (&self->completed))
     return TRUE;

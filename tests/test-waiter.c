@@ -373,6 +373,14 @@ test_waiter_tracked_leftover (void)
   g_assert_cmpint (outlive.inner_calls, ==, 1);
 }
 
+static gpointer
+cancel_later_ms (gpointer data)
+{
+  g_usleep (300 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
 /* A wait from code a running loop dispatches is refused, whether or not the
  * operation needs that loop, and never hangs. */
 static gboolean
@@ -443,6 +451,38 @@ test_waiter_refused_in_running_loop (void)
   g_clear_error (&check.needs_outer);
 }
 
+/* A wait whose operation needs the global default context, which nothing
+ * iterates here, never hangs silently: it reports the stall, naming the
+ * operation, and the caller's cancellable gets it out. */
+static void
+test_waiter_stall_reported (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(SmartasyncOperation) op =
+        smartasync_operation_new_async ("needs-default", needs_default_context, NULL, NULL);
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GError) error = NULL;
+      GThread *canceller = g_thread_new ("cancel", cancel_later_ms, cancellable);
+
+      /* The warning is the point here: not fatal. */
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_assert_false (smartasync_operation_call_sync_boolean (op, NULL, NULL, cancellable, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_thread_join (canceller);
+      /* The timeout left on the default context completes the task now. */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      return;
+    }
+
+  g_setenv ("SMARTASYNC_STALL_REPORT_MS", "50", TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_unsetenv ("SMARTASYNC_STALL_REPORT_MS");
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*WARNING*needs-default*has made no progress*g_main_context_get_thread_default*");
+}
+
 static void
 test_waiter_bad_input (void)
 {
@@ -480,6 +520,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/waiter/ready-leftover-dispatched", test_waiter_ready_leftover_dispatched);
   g_test_add_func ("/smartasync/waiter/tracked-leftover", test_waiter_tracked_leftover);
   g_test_add_func ("/smartasync/waiter/refused-in-running-loop", test_waiter_refused_in_running_loop);
+  g_test_add_func ("/smartasync/waiter/stall-reported", test_waiter_stall_reported);
   g_test_add_func ("/smartasync/waiter/bad-input", test_waiter_bad_input);
 
   ret = g_test_run ();
