@@ -92,6 +92,7 @@ struct _SmartasyncOperation
 
   GMutex              mutex;      /* protects executor */
   SmartasyncExecutor *executor;
+  gboolean            thread_safe;
 };
 
 enum {
@@ -99,6 +100,7 @@ enum {
   PROP_NAME,
   PROP_KIND,
   PROP_EXECUTOR,
+  PROP_THREAD_SAFE,
   N_PROPS
 };
 
@@ -139,6 +141,9 @@ smartasync_operation_get_property (GObject    *object,
     case PROP_EXECUTOR:
       g_value_take_object (value, smartasync_operation_get_executor (self));
       break;
+    case PROP_THREAD_SAFE:
+      g_value_set_boolean (value, self->thread_safe);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -162,6 +167,9 @@ smartasync_operation_set_property (GObject      *object,
       break;
     case PROP_EXECUTOR:
       smartasync_operation_set_executor (self, g_value_get_object (value));
+      break;
+    case PROP_THREAD_SAFE:
+      self->thread_safe = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -213,6 +221,21 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
     g_param_spec_object ("executor", NULL, NULL,
                          SMARTASYNC_TYPE_EXECUTOR,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * SmartasyncOperation:thread-safe:
+   *
+   * Whether a blocking implementation may run on a worker thread. Set it to
+   * %FALSE for implementations that must stay on the thread that calls them,
+   * such as JavaScript functions under GJS, which refuses to run them
+   * elsewhere: calls that would offload them then fail with
+   * %SMARTASYNC_ERROR_OFFLOAD_FAILED instead of hanging.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_THREAD_SAFE] =
+    g_param_spec_boolean ("thread-safe", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -519,7 +542,18 @@ offload (SmartasyncOperation *self,
          GTask               *task,
          GVariant            *args)
 {
-  OffloadData *offload = g_new (OffloadData, 1);
+  OffloadData *offload;
+
+  if (!self->thread_safe)
+    {
+      g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED,
+                               "“%s” is not thread-safe and cannot be offloaded from a "
+                               "running loop: call it from a thread without a loop, or "
+                               "make it an asynchronous implementation", self->name);
+      return;
+    }
+
+  offload = g_new (OffloadData, 1);
 
   offload->operation = g_object_ref (self);
   offload->args = args ? g_variant_ref (args) : NULL;

@@ -637,6 +637,26 @@ test_concurrent_offloads (void)
   smartasync_executor_set_default (NULL);
 }
 
+/* Implementations that must stay on their thread are never offloaded. */
+static void
+test_not_thread_safe (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("js-like", test_double_blocking, NULL, NULL);
+  Completion completion = { 0 };
+  AsyncCall call = { op, g_variant_new_int32 (2), &completion, FALSE, NULL };
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (op, "thread-safe", FALSE, NULL);
+  g_assert_cmpint (smartasync_operation_call_sync_int (op, NULL, g_variant_new_int32 (2), NULL, NULL), ==, 4);
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_cmpint (smartasync_operation_call_finish_int (op, completion.result, &error), ==, -1);
+  g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED);
+  g_assert_nonnull (strstr (error->message, "js-like"));
+  completion_clear (&completion);
+}
+
 /* Programmer errors */
 
 static void
@@ -722,6 +742,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/operation/cancel/pending-async", test_cancel_pending_async);
   g_test_add_func ("/smartasync/operation/offload/nested-small-pool", test_nested_offloads_small_pool);
   g_test_add_func ("/smartasync/operation/offload/concurrent", test_concurrent_offloads);
+  g_test_add_func ("/smartasync/operation/offload/not-thread-safe", test_not_thread_safe);
   g_test_add_func ("/smartasync/operation/bad-input", test_bad_input);
   g_test_add_func ("/smartasync/operation/properties", test_properties);
 
