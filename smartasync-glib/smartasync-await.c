@@ -306,7 +306,7 @@ smartasync_await_sync (const GValue  *value,
   waiter = _smartasync_waiter_new_named ("smartasync_await_sync");
   smartasync_await_async (value, cancellable, smartasync_waiter_callback, waiter);
   if (!_smartasync_waiter_iterate (waiter, cancellable, FALSE, error))
-    return FALSE;
+    return _smartasync_value_clear_out (resolved);
 
   return smartasync_await_finish (_smartasync_waiter_get_result (waiter), resolved, error);
 }

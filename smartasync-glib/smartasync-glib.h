@@ -11,6 +11,7 @@
 
 #include "smartasync-version.h"
 #include "smartasync-version-macros.h"
+#include "smartasync-version-info.h"
 #include "smartasync-enum-types.h"
 #include "smartasync-error.h"
 #include "smartasync-context.h"

@@ -618,13 +618,16 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
   sunk = args ? g_variant_ref_sink (args) : NULL;
   name = smartasync_operation_get_name (operation);
   if (_smartasync_sync_wait_would_block (_smartasync_thread_state ()))
-    return _smartasync_set_would_block_error (name, error);
+    {
+      _smartasync_set_would_block_error (name, error);
+      return _smartasync_value_clear_out (value);
+    }
 
   waiter = _smartasync_waiter_new_named (name);
   smartasync_lock_run_async (self, key, operation, source_object, sunk, cancellable,
                              smartasync_waiter_callback, waiter);
   if (!_smartasync_waiter_iterate (waiter, cancellable, FALSE, error))
-    return FALSE;
+    return _smartasync_value_clear_out (value);
 
   return smartasync_lock_run_finish (self, _smartasync_waiter_get_result (waiter), value, error);
 }

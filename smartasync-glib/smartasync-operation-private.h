@@ -18,4 +18,6 @@ gboolean _smartasync_task_propagate_value    (GTask               *task,
                                           GValue              *value,
                                           GError             **error);
 
+gboolean _smartasync_value_clear_out         (GValue              *value);
+
 G_END_DECLS

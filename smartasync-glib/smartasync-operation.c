@@ -34,6 +34,11 @@
  *
  * ## Results and errors
  *
+ * As GIO's convention wants, the call's #GTask has the operation as its
+ * source object: callbacks receive the operation, and `Gio._promisify()`
+ * works on [method@Smartasync.Operation.call_async]. The caller's source
+ * object is handed to the implementation as an argument.
+ *
  * The implementation returns its result through the #GTask, and the caller
  * reads it the same way: g_task_propagate_pointer() pairs with
  * [method@Smartasync.Operation.call_finish_pointer], and so on; bindings use
@@ -411,6 +416,7 @@ smartasync_operation_set_executor (SmartasyncOperation *self,
 typedef struct
 {
   SmartasyncOperation *operation;
+  GObject             *source_object;
   GVariant            *args;
 } OffloadData;
 
@@ -420,17 +426,21 @@ offload_data_free (gpointer data)
   OffloadData *offload = data;
 
   g_object_unref (offload->operation);
+  g_clear_object (&offload->source_object);
   g_clear_pointer (&offload->args, g_variant_unref);
   g_free (offload);
 }
 
+/* The call's task has the operation as its source object, as GIO's
+ * convention wants (Gio._promisify relies on it); the caller's source object
+ * goes to the implementation as an argument. */
 static void
 run_implementation (SmartasyncOperation *self,
                     GTask               *task,
+                    gpointer             source_object,
                     GVariant            *args)
 {
-  self->func (task, g_task_get_source_object (task), args,
-              g_task_get_cancellable (task), self->user_data);
+  self->func (task, source_object, args, g_task_get_cancellable (task), self->user_data);
 }
 
 static void
@@ -441,10 +451,11 @@ offload_thread_func (GTask        *task,
 {
   OffloadData *offload = task_data;
   g_autoptr(SmartasyncOperation) operation = g_object_ref (offload->operation);
+  g_autoptr(GObject) source = offload->source_object ? g_object_ref (offload->source_object) : NULL;
   g_autoptr(GVariant) args = offload->args ? g_variant_ref (offload->args) : NULL;
 
   /* Our references survive an implementation that replaces the task data. */
-  run_implementation (operation, task, args);
+  run_implementation (operation, task, source, args);
 }
 
 typedef struct
@@ -472,7 +483,7 @@ tracked_callback (GObject      *source_object,
  * inline) completes on that context; the wait keeps iterating until it has,
  * so the callback never fires inside a later, unrelated wait. */
 static GTask *
-new_async_task (gpointer             source_object,
+new_async_task (SmartasyncOperation *self,
                 GCancellable        *cancellable,
                 GAsyncReadyCallback  callback,
                 gpointer             user_data)
@@ -487,21 +498,21 @@ new_async_task (gpointer             source_object,
       tracked->callback = callback;
       tracked->user_data = user_data;
       tracked->state->tracked_pending++;
-      task = g_task_new (source_object, cancellable, tracked_callback, tracked);
+      task = g_task_new (self, cancellable, tracked_callback, tracked);
     }
   else
-    task = g_task_new (source_object, cancellable, callback, user_data);
+    task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, smartasync_operation_call_async);
   return task;
 }
 
 static GTask *
-new_sync_task (gpointer          source_object,
-               GCancellable     *cancellable,
-               SmartasyncWaiter *waiter)
+new_sync_task (SmartasyncOperation *self,
+               GCancellable        *cancellable,
+               SmartasyncWaiter    *waiter)
 {
-  GTask *task = g_task_new (source_object, cancellable, smartasync_waiter_callback, waiter);
+  GTask *task = g_task_new (self, cancellable, smartasync_waiter_callback, waiter);
 
   g_task_set_source_tag (task, smartasync_operation_call_async);
   return task;
@@ -540,6 +551,7 @@ _smartasync_operation_run_in_worker (SmartasyncOperation *self,
 static void
 offload (SmartasyncOperation *self,
          GTask               *task,
+         gpointer             source_object,
          GVariant            *args)
 {
   OffloadData *offload;
@@ -556,6 +568,7 @@ offload (SmartasyncOperation *self,
   offload = g_new (OffloadData, 1);
 
   offload->operation = g_object_ref (self);
+  offload->source_object = source_object ? g_object_ref (source_object) : NULL;
   offload->args = args ? g_variant_ref (args) : NULL;
   g_task_set_task_data (task, offload, offload_data_free);
 
@@ -570,7 +583,7 @@ start_async (SmartasyncOperation *self,
              GAsyncReadyCallback  callback,
              gpointer             user_data)
 {
-  GTask *task = new_async_task (source_object, cancellable, callback, user_data);
+  GTask *task = new_async_task (self, cancellable, callback, user_data);
 
   SMARTASYNC_DEBUG (self->name, self->kind == SMARTASYNC_KIND_ASYNC ? "async" : "offload",
                     "async context, %s implementation: %s",
@@ -581,9 +594,9 @@ start_async (SmartasyncOperation *self,
     return task;
 
   if (self->kind == SMARTASYNC_KIND_ASYNC)
-    run_implementation (self, task, args);
+    run_implementation (self, task, source_object, args);
   else
-    offload (self, task, args);
+    offload (self, task, source_object, args);
 
   return task;
 }
@@ -616,8 +629,8 @@ run_sync (SmartasyncOperation  *self,
     }
 
   waiter = _smartasync_waiter_new_named (self->name);
-  task = new_sync_task (source_object, cancellable, waiter);
-  run_implementation (self, task, args);
+  task = new_sync_task (self, cancellable, waiter);
+  run_implementation (self, task, source_object, args);
 
   if (!_smartasync_waiter_iterate (waiter, cancellable, blocking, error))
     {
@@ -632,8 +645,8 @@ run_sync (SmartasyncOperation  *self,
 /**
  * smartasync_operation_call_async:
  * @self: an operation
- * @source_object: (nullable) (type GObject.Object): the source object of the
- *   call's #GTask, passed to the implementation
+ * @source_object: (nullable) (type GObject.Object): passed to the
+ *   implementation as its source object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async) (closure user_data): called on the caller's
@@ -688,12 +701,29 @@ _smartasync_task_propagate_value (GTask   *task,
                                        "The implementation did not return its result "
                                        "with g_task_return_value()");
   g_propagate_error (error, local_error);
+  _smartasync_value_clear_out (value);
+  return FALSE;
+}
+
+/*< private >
+ * _smartasync_value_clear_out:
+ *
+ * Leaves a %NULL pointer in an unset (out caller-allocates) value on
+ * failure, so that bindings that convert out values even when a GError is
+ * set (GJS does) get %NULL instead of an invalid value. Always returns
+ * %FALSE, for tail calls in failure paths.
+ */
+gboolean
+_smartasync_value_clear_out (GValue *value)
+{
+  if (value != NULL && !G_IS_VALUE (value))
+    g_value_init (value, G_TYPE_POINTER);
   return FALSE;
 }
 
 #define FINISH_PRECONDITIONS(val) \
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
-  g_return_val_if_fail (G_IS_TASK (result), (val)); \
+  g_return_val_if_fail (g_task_is_valid (result, self), (val)); \
   g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_operation_call_async), (val)); \
   g_return_val_if_fail (error == NULL || *error == NULL, (val))
 
@@ -802,8 +832,8 @@ smartasync_operation_call_finish_int (SmartasyncOperation  *self,
 /**
  * smartasync_operation_call_sync:
  * @self: an operation
- * @source_object: (nullable) (type GObject.Object): the source object of the
- *   call's #GTask, passed to the implementation
+ * @source_object: (nullable) (type GObject.Object): passed to the
+ *   implementation as its source object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @value: (out caller-allocates) (optional): the result, when the
@@ -836,13 +866,16 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
   SYNC_PRECONDITIONS (FALSE);
 
   task = run_sync (self, source_object, sunk, cancellable, error);
-  return task != NULL && _smartasync_task_propagate_value (task, value ? value : &dropped, error);
+  if (task == NULL)
+    return _smartasync_value_clear_out (value);
+  return _smartasync_task_propagate_value (task, value ? value : &dropped, error);
 }
 
 /**
  * smartasync_operation_call_sync_pointer: (skip)
  * @self: an operation
- * @source_object: (nullable): the source object of the call's #GTask
+ * @source_object: (nullable): passed to the implementation as its source
+ *   object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
@@ -873,8 +906,8 @@ smartasync_operation_call_sync_pointer (SmartasyncOperation  *self,
 /**
  * smartasync_operation_call_sync_boolean:
  * @self: an operation
- * @source_object: (nullable) (type GObject.Object): the source object of the
- *   call's #GTask
+ * @source_object: (nullable) (type GObject.Object): passed to the
+ *   implementation as its source object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
@@ -905,8 +938,8 @@ smartasync_operation_call_sync_boolean (SmartasyncOperation  *self,
 /**
  * smartasync_operation_call_sync_int:
  * @self: an operation
- * @source_object: (nullable) (type GObject.Object): the source object of the
- *   call's #GTask
+ * @source_object: (nullable) (type GObject.Object): passed to the
+ *   implementation as its source object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
@@ -943,7 +976,7 @@ failed_task (SmartasyncOperation *self,
              GError              *error)
 {
   g_autoptr(SmartasyncWaiter) waiter = _smartasync_waiter_new_named (self->name);
-  GTask *task = new_sync_task (source_object, NULL, waiter);
+  GTask *task = new_sync_task (self, NULL, waiter);
 
   g_task_return_error (task, error);
   _smartasync_waiter_iterate (waiter, NULL, TRUE, NULL);
@@ -954,8 +987,8 @@ failed_task (SmartasyncOperation *self,
 /**
  * smartasync_operation_call:
  * @self: an operation
- * @source_object: (nullable) (type GObject.Object): the source object of the
- *   call's #GTask, passed to the implementation
+ * @source_object: (nullable) (type GObject.Object): passed to the
+ *   implementation as its source object
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async) (nullable) (closure user_data): called once with
@@ -1017,7 +1050,7 @@ smartasync_operation_call (SmartasyncOperation *self,
     task = failed_task (self, source_object, error);
 
   if (callback != NULL)
-    callback (source_object, G_ASYNC_RESULT (task), user_data);
+    callback (G_OBJECT (self), G_ASYNC_RESULT (task), user_data);
 
   return task;
 }

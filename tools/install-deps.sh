@@ -11,8 +11,14 @@ packages=(
   meson ninja-build gcc pkg-config libglib2.0-dev
   # introspection
   gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
-  # tests
-  valgrind
+  # binding tests: PyGObject (for /usr/bin/python3) and GJS
+  python3-gi gjs
+  # Vala bindings (-Dvapi, built when vapigen is found)
+  valac
+  # tests; tools/check-install.sh runs the installed tests
+  valgrind gnome-desktop-testing
+  # the strict-warnings check with a second compiler (CONTRIBUTING.md)
+  clang
 )
 
 missing=()
