@@ -69,7 +69,8 @@ gboolean        smartasync_get_debug             (void);
  *
  * |[<!-- language="C" -->
  * {
- *   g_autoptr(SmartasyncModeScope) scope = smartasync_mode_scope_new (SMARTASYNC_MODE_SYNC);
+ *   g_autoptr(SmartasyncModeScope) G_GNUC_UNUSED scope =
+ *     smartasync_mode_scope_new (SMARTASYNC_MODE_SYNC);
  *
  *   result = my_smart_call (...);   // blocks, whatever the loop does
  * }                                 // mode popped here

@@ -347,7 +347,7 @@ static void
 test_mode_scope_and_clear (void)
 {
   {
-    g_autoptr(SmartasyncModeScope) scope = smartasync_mode_scope_new (SMARTASYNC_MODE_ASYNC);
+    g_autoptr(SmartasyncModeScope) G_GNUC_UNUSED scope = smartasync_mode_scope_new (SMARTASYNC_MODE_ASYNC);
 
     g_assert_true (smartasync_in_async_context ());
   }

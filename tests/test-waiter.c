@@ -438,7 +438,6 @@ static void
 test_waiter_refused_in_running_loop (void)
 {
   RefusalCheck check = { NULL, NULL, FALSE };
-  g_autoptr(SmartasyncWaiter) waiter = NULL;
 
   test_run_in_loop (try_waits_in_loop, &check);
   g_assert_error (check.private_only, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
