@@ -152,7 +152,7 @@ typedef struct
 {
   Herd         *herd;
   guint         index;
-  GCancellable *cancellable;          /* request #0's */
+  GCancellable *cancellable;          /* request #0's; NULL for the others */
 } Request;
 
 static double
@@ -227,7 +227,6 @@ on_request (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-
 /* Request #0 gives up, as a client that disconnects would. */
 static gboolean
 cancel_first_request (gpointer data)
@@ -285,13 +284,7 @@ herd_clear_run (Herd *herd)
   g_clear_object (&herd->first_cancellable);
 }
 
-static void
-print_row (const char *what,
-           guint       value,
-           const char *format,
-           ...) G_GNUC_PRINTF (3, 4);
-
-static void
+static void G_GNUC_PRINTF (3, 4)
 print_row (const char *what,
            guint       value,
            const char *format,
@@ -321,12 +314,25 @@ print_common_rows (Herd *herd)
            herd->elapsed / 1000.0, REPORT_MS, ARRIVAL_MS);
 }
 
-/* Every request except #0 has its report, #0 was cancelled, nothing failed. */
+/* Says which count is wrong, so that a failure explains itself. */
+static gboolean
+expect (const char *what,
+        guint       got,
+        guint       wanted)
+{
+  if (got != wanted)
+    g_printerr ("   wrong count: %s is %u, expected %u\n", what, got, wanted);
+  return got == wanted;
+}
+
+/* Every request except #0 has its report, #0 was cancelled, nothing failed.
+ * Not short-circuited: every wrong count is reported. */
 static gboolean
 check_answers (Herd *herd)
 {
-  return herd->answered == herd->n_requests - 1 && herd->cancelled == 1 &&
-         herd->failed == 0 && herd->cancelled_at < herd->elapsed;
+  return expect ("answered", herd->answered, herd->n_requests - 1) &
+         expect ("cancelled", herd->cancelled, 1) &
+         expect ("failed", herd->failed, 0);
 }
 
 static gboolean
@@ -348,9 +354,12 @@ run_with_lock (Herd *herd)
 
   /* One computation per key, both at once, each shared by all its requests
    * (#0's included: its computation went on without it). */
-  ok = check_answers (herd) && executions == N_KEYS && backend_executions == N_KEYS &&
-       joins == herd->n_requests - N_KEYS && backend_peak == N_KEYS &&
-       g_hash_table_size (herd->reports) == N_KEYS;
+  ok = check_answers (herd) &
+       expect ("executions", executions, N_KEYS) &
+       expect ("backend executions", backend_executions, N_KEYS) &
+       expect ("joins", joins, herd->n_requests - N_KEYS) &
+       expect ("backend peak", backend_peak, N_KEYS) &
+       expect ("distinct reports", g_hash_table_size (herd->reports), N_KEYS);
   herd_clear_run (herd);
   return ok;
 }
@@ -368,8 +377,9 @@ run_without_lock (Herd *herd)
   print_common_rows (herd);
 
   /* #0 cancelled its own computation; every other one delivered its own. */
-  ok = check_answers (herd) && backend_executions == herd->n_requests &&
-       g_hash_table_size (herd->reports) == herd->n_requests - 1;
+  ok = check_answers (herd) &
+       expect ("executions", backend_executions, herd->n_requests) &
+       expect ("distinct reports", g_hash_table_size (herd->reports), herd->n_requests - 1);
   herd_clear_run (herd);
   return ok;
 }

@@ -261,10 +261,11 @@ waiter_cancelled (GCancellable *cancellable,
   if (!waiter_claim (waiter, FALSE))
     return;
 
+  /* The waiter stays in the list (delivery skips answered waiters): removing
+   * it would make N cancellations cost O(N²). */
   g_mutex_lock (&self->mutex);
   if (flight->waiters != NULL)
     {
-      g_ptr_array_remove_fast (flight->waiters, waiter);
       everybody_left = --flight->n_active == 0;
       if (everybody_left)
         remove_flight (self, flight);

@@ -83,7 +83,7 @@ struct _SmartasyncWaiter
   SmartasyncThreadState *state;       /* of the creating thread */
   GMainContext          *context;     /* pushed private context, NULL if refused */
   GAsyncResult          *result;
-  char                  *name;
+  const char            *name;        /* not owned: read only during the wait */
   guint                  tracked_at_start;
   const char            *outer_waiting_for;
   gint                   completed;   /* atomic */
@@ -104,7 +104,6 @@ smartasync_waiter_finalize (GObject *object)
 
   g_clear_object (&self->result);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_free (self->name);
 
   G_OBJECT_CLASS (smartasync_waiter_parent_class)->finalize (object);
 }
@@ -122,7 +121,8 @@ smartasync_waiter_init (SmartasyncWaiter *self)
 
 /*< private >
  * _smartasync_waiter_new_named:
- * @name: (nullable): what is being waited for, for error messages
+ * @name: (nullable): what is being waited for, for error messages; it must
+ *   stay valid until the wait returns
  *
  * Like smartasync_waiter_new(), but names the operation. When a wait would
  * block a running loop, nothing is pushed: the operation then binds to the
@@ -135,7 +135,7 @@ _smartasync_waiter_new_named (const char *name)
   SmartasyncWaiter *self = g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
 
   self->state = state;
-  self->name = g_strdup (name);
+  self->name = name;
 
   if (!_smartasync_sync_wait_would_block (state))
     {
