@@ -13,6 +13,8 @@ packages=(
   gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   # binding tests: PyGObject (for /usr/bin/python3) and GJS
   python3-gi gjs
+  # examples: the D-Bus daemon's private bus, the GTK 4 app under Xvfb
+  dbus libgtk-4-dev gir1.2-gtk-4.0 xvfb xauth
   # Vala bindings (-Dvapi, built when vapigen is found)
   valac
   # tests; tools/check-install.sh runs the installed tests
