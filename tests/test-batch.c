@@ -154,13 +154,13 @@ test_batch_blocking_concurrent (void)
   smartasync_batch_close (batch);
 }
 
-/* Cancelling the batch cancels every call; each reports it. */
-static gboolean
+/* Cancelling the batch cancels every call; each reports it. The handler may
+ * run on the cancelling thread: GTask then completes on the task's context. */
+static void
 return_cancelled (GCancellable *cancellable,
                   gpointer      task)
 {
   g_task_return_error_if_cancelled (task);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -170,12 +170,8 @@ wait_for_cancel (GTask        *task,
                  GCancellable *cancellable,
                  gpointer      user_data)
 {
-  GSource *source_ = g_cancellable_source_new (cancellable);
-
-  g_source_set_callback (source_, (GSourceFunc) (void (*) (void)) return_cancelled,
+  g_cancellable_connect (cancellable, G_CALLBACK (return_cancelled),
                          g_object_ref (task), g_object_unref);
-  g_source_attach (source_, g_main_context_get_thread_default ());
-  g_source_unref (source_);
 }
 
 static gpointer
