@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <sys/resource.h>
+
 #include "test-util.h"
 
 #define TEST_ERROR (g_quark_from_static_string ("test-error"))
@@ -638,6 +640,41 @@ test_concurrent_offloads (void)
   smartasync_executor_set_default (NULL);
 }
 
+/* An idle executor stops spinning: no measurable CPU burn once work stops. */
+static gint64
+process_cpu_us (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
+         usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
+}
+
+static void
+test_executor_idle_does_not_spin (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);
+  ManyCalls many = { op, 100, TRUE };
+  gint64 before;
+
+  smartasync_operation_set_executor (op, executor);
+  loop = g_main_loop_new (NULL, FALSE);
+  g_idle_add (start_many, &many);
+  g_main_loop_run (loop);
+  g_clear_pointer (&loop, g_main_loop_unref);
+  g_assert_true (many.all_right);
+
+  g_usleep (50 * 1000);
+  before = process_cpu_us ();
+  g_usleep (300 * 1000);
+  g_test_message ("CPU used by an idle executor in 300 ms: %" G_GINT64_FORMAT " µs",
+                  process_cpu_us () - before);
+  g_assert_cmpint (process_cpu_us () - before, <, 30 * 1000);
+}
+
 /* Implementations that must stay on their thread are never offloaded. */
 static void
 test_not_thread_safe (void)
@@ -744,6 +781,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/operation/offload/nested-small-pool", test_nested_offloads_small_pool);
   g_test_add_func ("/smartasync/operation/offload/concurrent", test_concurrent_offloads);
   g_test_add_func ("/smartasync/operation/offload/not-thread-safe", test_not_thread_safe);
+  g_test_add_func ("/smartasync/operation/offload/executor-idle-does-not-spin", test_executor_idle_does_not_spin);
   g_test_add_func ("/smartasync/operation/bad-input", test_bad_input);
   g_test_add_func ("/smartasync/operation/properties", test_properties);
 
