@@ -246,6 +246,9 @@ smartasync_batch_wait (SmartasyncBatch  *self,
  * smartasync_batch_get_size:
  * @self: a batch
  *
+ * Gets how many calls were added to the batch: their indexes, for
+ * [method@Smartasync.Batch.get_result], run from 0 to one less.
+ *
  * Returns: how many calls were added
  *
  * Since: 0.1

@@ -307,6 +307,9 @@ smartasync_pop_mode (void)
 /**
  * smartasync_get_mode:
  *
+ * Gets the mode pushed last on the calling thread with
+ * [func@Smartasync.push_mode].
+ *
  * Returns: the mode in force on this thread, %SMARTASYNC_MODE_AUTO when none
  *   was pushed
  *
@@ -384,7 +387,7 @@ smartasync_set_thread_context (GMainContext *context)
  *
  * Returns the calling thread to its initial state, for tests: drops the
  * modes pushed on it and its private context. It also forgets the
- * process-wide default executor ([func@Smartasync.Executor.set_default]),
+ * process-wide default executor ([method@Smartasync.Executor.set_default]),
  * the only global state. Other threads keep their private contexts until
  * they exit.
  *
@@ -467,6 +470,9 @@ smartasync_set_debug (gboolean enabled)
 
 /**
  * smartasync_get_debug:
+ *
+ * Tells whether dispatch decisions are logged; see
+ * [func@Smartasync.set_debug].
  *
  * Returns: whether dispatch decisions are logged
  *

@@ -684,6 +684,10 @@ smartasync_lock_reset (SmartasyncLock *self)
  * smartasync_lock_get_executions:
  * @self: a lock
  *
+ * Gets how many runs the lock has started since it was created, for tests
+ * and statistics. Together with [method@Smartasync.Lock.get_joins] it tells
+ * how much work the lock saved.
+ *
  * Returns: how many runs the lock has started
  *
  * Since: 0.1
@@ -699,6 +703,9 @@ smartasync_lock_get_executions (SmartasyncLock *self)
 /**
  * smartasync_lock_get_joins:
  * @self: a lock
+ *
+ * Gets how many callers, since the lock was created, joined a run that was
+ * already in flight instead of starting one.
  *
  * Returns: how many callers joined a run already in flight
  *
@@ -716,6 +723,9 @@ smartasync_lock_get_joins (SmartasyncLock *self)
  * smartasync_lock_is_running:
  * @self: a lock
  * @key: (nullable): a flight key
+ *
+ * Tells whether a run is in flight for @key. When other threads use the
+ * lock, the answer may be out of date as soon as it is returned.
  *
  * Returns: whether a run is in flight for @key
  *

@@ -333,6 +333,9 @@ smartasync_operation_new_blocking (const char     *name,
  * smartasync_operation_get_name:
  * @self: an operation
  *
+ * Gets the name the operation was created with, which debug logs and error
+ * messages use.
+ *
  * Returns: the operation's name
  *
  * Since: 0.1
@@ -349,6 +352,9 @@ smartasync_operation_get_name (SmartasyncOperation *self)
  * smartasync_operation_get_kind:
  * @self: an operation
  *
+ * Gets the kind of implementation the operation wraps, which decides how
+ * each kind of caller runs it.
+ *
  * Returns: whether the implementation is asynchronous or blocking
  *
  * Since: 0.1
@@ -364,6 +370,11 @@ smartasync_operation_get_kind (SmartasyncOperation *self)
 /**
  * smartasync_operation_get_executor:
  * @self: an operation
+ *
+ * Gets the executor set with [method@Smartasync.Operation.set_executor].
+ * %NULL means that offloaded calls use the default executor
+ * ([func@Smartasync.Executor.get_default]), or g_task_run_in_thread() when
+ * there is none.
  *
  * Returns: (transfer full) (nullable): the executor set on the operation
  *

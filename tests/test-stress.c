@@ -13,9 +13,22 @@
  * every callback checks the thread and thread-default context it runs on.
  *
  * Meanwhile the main thread keeps using its own private context, with
- * sentinel sources that count every iteration by another thread. */
+ * sentinel sources that count every iteration by another thread.
+ *
+ * /smartasync/stress/memory runs a warm-up round, then a big one, and checks
+ * that every task and operation was freed and that the resident set size came
+ * back to its level after the warm-up. SMARTASYNC_STRESS_THREADS and
+ * SMARTASYNC_STRESS_CALLS (calls per thread) size the rounds;
+ * tests/reliability/meson.build runs it with 16 threads x 100 000 calls.
+ * SMARTASYNC_TEST_QUICK (valgrind) caps them at 4 x 500. */
 
 #include "test-util.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define STRESS_ERROR (g_quark_from_static_string ("stress-error"))
 
@@ -130,6 +143,8 @@ static guint n_workers;
 static SmartasyncOperation *ops[N_IMPLS];
 static gint ops_alive;            /* atomic: operations not yet finalized */
 static GThreadPool *completer;    /* completes async tasks from other threads */
+static gint tasks_alive;          /* atomic: tasks seen by the test not yet finalized */
+static guint tasks_seen;          /* atomic */
 static GMainContext *main_private;
 
 static GMutex finished_mutex;
@@ -274,6 +289,32 @@ scenario_cancellable (const Scenario *s)
   return cancellable;
 }
 
+/* Live tasks: every task an implementation or a caller sees is marked once;
+ * the mark's destroy notify runs when the task is finalized. */
+
+static void
+task_released (gpointer data)
+{
+  g_atomic_int_add (&tasks_alive, -1);
+}
+
+static void
+track_task (gpointer task)
+{
+  static GQuark mark;
+
+  if (G_UNLIKELY (mark == 0))
+    mark = g_quark_from_static_string ("stress-task-mark");
+
+  g_assert_true (G_IS_TASK (task));
+  if (g_object_get_qdata (task, mark) != NULL)
+    return;
+
+  g_atomic_int_inc (&tasks_alive);
+  g_atomic_int_inc (&tasks_seen);
+  g_object_set_qdata_full (task, mark, GINT_TO_POINTER (1), task_released);
+}
+
 /* Implementations */
 
 static void
@@ -397,6 +438,7 @@ stress_async_impl (GTask        *task,
 
   scenario_from_variant (args, &s);
   w = &workers[s.thread];
+  track_task (task);
 
   g_assert_false (scenario_must_not_run (&s));
   g_assert_cmpuint (s.impl, ==, IMPL_ASYNC);
@@ -436,6 +478,7 @@ stress_blocking_impl (GTask        *task,
   Scenario s;
 
   scenario_from_variant (args, &s);
+  track_task (task);
 
   g_assert_false (scenario_must_not_run (&s));
   g_assert_cmpuint (s.impl, !=, IMPL_ASYNC);
@@ -489,6 +532,9 @@ release_operations (void)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (1000);
     }
+
+  /* Every task holds its operation (its source object): none is left. */
+  g_assert_cmpint (g_atomic_int_get (&tasks_alive), ==, 0);
 }
 
 /* Receiving and checking results */
@@ -664,6 +710,7 @@ on_call_done (GObject      *source_object,
   g_assert_true (g_main_context_get_thread_default () == call->context);
   /* GIO's convention: the source object is the operation that was called. */
   g_assert_true (source_object == G_OBJECT (ops[call->scenario.impl]));
+  track_task (result);
 
   receive_from_result (&r, &call->scenario, result);
   verify (w, &call->scenario, &r);
@@ -723,6 +770,7 @@ run_smart_sync_call (Worker         *w,
                                     call->cancellable, on_call_done, call);
 
   g_assert_nonnull (task);
+  track_task (task);
   g_assert_true (g_task_get_completed (task));
   g_assert_cmpuint (w->checked[s->index], ==, 1);
   g_assert_true (g_main_context_get_thread_default () == before);
@@ -1219,24 +1267,52 @@ start_workers (GThread **threads)
     }
 }
 
-static void
-test_stress_mixed (void)
+static guint
+env_uint (const char *name,
+          guint       fallback,
+          guint       quick_cap)
 {
-  gboolean quick = g_getenv ("SMARTASYNC_TEST_QUICK") != NULL;
-  guint n_calls = quick ? 500 : 10000;
-  guint32 seed = g_test_rand_int ();
+  const char *env = g_getenv (name);
+  guint64 value = fallback;
+
+  if (env != NULL)
+    {
+      value = g_ascii_strtoull (env, NULL, 10);
+      g_assert_cmpuint (value, >, 0);
+      g_assert_cmpuint (value, <=, 10000000);
+    }
+  if (g_getenv ("SMARTASYNC_TEST_QUICK") != NULL)
+    value = MIN (value, quick_cap);
+
+  return (guint) value;
+}
+
+typedef struct
+{
+  guint   n_workers;
+  guint   n_calls;
+  guint32 seed;
+  double  seconds;
+} Round;
+
+/* One round: n_workers threads (half with a loop) x n_calls calls each. */
+static void
+run_round (Round *round)
+{
   g_autofree GThread **threads = NULL;
   Sentinel *private_sentinel;
   Sentinel *default_sentinel;
   gint64 start;
   guint main_calls;
+  guint n_calls = round->n_calls;
 
-  n_workers = quick ? 4 : 8;
+  n_workers = round->n_workers;
   n_finished = 0;
+  g_atomic_int_set (&tasks_seen, 0);
   workers = g_new0 (Worker, n_workers);
   threads = g_new0 (GThread *, n_workers);
   for (guint i = 0; i < n_workers; i++)
-    worker_init (&workers[i], i, n_calls, seed);
+    worker_init (&workers[i], i, n_calls, round->seed);
 
   create_operations ();
   completer = g_thread_pool_new (completer_run, NULL, 2, FALSE, NULL);
@@ -1249,11 +1325,12 @@ test_stress_mixed (void)
   main_calls = wait_for_workers ();
   for (guint i = 0; i < n_workers; i++)
     g_thread_join (threads[i]);
+  round->seconds = (g_get_monotonic_time () - start) / 1e6;
   g_test_message ("%u threads x %u calls in %.2f s (%.1f us per call, seed %u), "
                   "%u main-thread waits",
-                  n_workers, n_calls, (g_get_monotonic_time () - start) / 1e6,
-                  (double) (g_get_monotonic_time () - start) / (n_workers * n_calls),
-                  seed, main_calls);
+                  n_workers, n_calls, round->seconds,
+                  round->seconds * 1e6 / ((double) n_workers * n_calls),
+                  round->seed, main_calls);
 
   g_thread_pool_free (g_steal_pointer (&completer), FALSE, TRUE);
   check_totals (n_calls);
@@ -1264,11 +1341,99 @@ test_stress_mixed (void)
   main_private = NULL;
 
   release_operations ();
+  g_test_message ("tasks seen %u, still alive %d", g_atomic_int_get (&tasks_seen),
+                  g_atomic_int_get (&tasks_alive));
   for (guint i = 0; i < n_workers; i++)
     worker_clear (&workers[i]);
   g_clear_pointer (&workers, g_free);
 
   smartasync_reset ();
+}
+
+static void
+test_stress_mixed (void)
+{
+  Round round = {
+    .n_workers = env_uint ("SMARTASYNC_STRESS_THREADS", 8, 4),
+    .n_calls = env_uint ("SMARTASYNC_STRESS_CALLS", 10000, 500),
+    .seed = g_test_rand_int (),
+  };
+
+  run_round (&round);
+}
+
+/* Resident set size, after giving free heap pages back to the system so that
+ * only live memory (and fragmentation) counts. */
+static gsize
+resident_bytes (void)
+{
+  g_autofree char *statm = NULL;
+  unsigned long size = 0, resident = 0;
+
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+  g_assert_cmpint (sscanf (statm, "%lu %lu", &size, &resident), ==, 2);
+
+  return (gsize) resident * (gsize) sysconf (_SC_PAGESIZE);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+# define UNDER_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define UNDER_ASAN 1
+# endif
+#endif
+
+/* A warm-up round grows every pool and cache to its working size (thread
+ * stacks, malloc arenas, GLib's worker pools); the big round that follows
+ * must leave nothing behind: no task, no operation, and no resident memory
+ * beyond a tolerance. The check is skipped where the allocator keeps freed
+ * memory on purpose (AddressSanitizer's quarantine) and under
+ * SMARTASYNC_TEST_QUICK (valgrind, tiny rounds). */
+#define RSS_TOLERANCE (8 * 1024 * 1024)
+
+static void
+test_stress_memory (void)
+{
+  Round big = {
+    .n_workers = env_uint ("SMARTASYNC_STRESS_THREADS", 8, 4),
+    .n_calls = env_uint ("SMARTASYNC_STRESS_CALLS", 10000, 500),
+    .seed = g_test_rand_int (),
+  };
+  Round warm_up = {
+    .n_workers = big.n_workers,
+    .n_calls = MAX (big.n_calls / 10, 100),
+    .seed = big.seed + 7919,
+  };
+  gsize before, after_warm_up, after;
+  gboolean check_rss = g_getenv ("SMARTASYNC_TEST_QUICK") == NULL;
+
+#ifdef UNDER_ASAN
+  check_rss = FALSE;
+#endif
+
+  before = resident_bytes ();
+  run_round (&warm_up);
+  after_warm_up = resident_bytes ();
+  run_round (&big);
+  after = resident_bytes ();
+
+  g_test_message ("RSS: %.1f MiB at start, %.1f MiB after the warm-up (%u x %u calls), "
+                  "%.1f MiB after the big round (%u x %u calls, %.1f s): %+.1f MiB",
+                  before / 1048576.0, after_warm_up / 1048576.0,
+                  warm_up.n_workers, warm_up.n_calls,
+                  after / 1048576.0, big.n_workers, big.n_calls, big.seconds,
+                  ((double) after - (double) after_warm_up) / 1048576.0);
+
+  g_assert_cmpint (g_atomic_int_get (&tasks_alive), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&ops_alive), ==, 0);
+  if (check_rss)
+    g_assert_cmpuint (after, <=, after_warm_up + RSS_TOLERANCE);
+  else
+    g_test_message ("RSS check skipped (sanitizer or SMARTASYNC_TEST_QUICK)");
 }
 
 int
@@ -1280,6 +1445,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/smartasync/stress/mixed", test_stress_mixed);
+  g_test_add_func ("/smartasync/stress/memory", test_stress_memory);
 
   ret = g_test_run ();
   smartasync_reset ();
