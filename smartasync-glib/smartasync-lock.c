@@ -282,10 +282,8 @@ waiter_cancelled (GCancellable *cancellable,
 
 typedef struct
 {
-  Flight              *flight;
-  SmartasyncOperation *operation;
-  GObject             *source_object;
-  GVariant            *args;
+  Flight         *flight;
+  SmartasyncCall  call;
 } Run;
 
 static void
@@ -294,9 +292,7 @@ run_free (gpointer data)
   Run *run = data;
 
   flight_unref (run->flight);
-  g_object_unref (run->operation);
-  g_clear_object (&run->source_object);
-  g_clear_pointer (&run->args, g_variant_unref);
+  _smartasync_call_clear (&run->call);
   g_free (run);
 }
 
@@ -324,7 +320,7 @@ run_in_worker (GTask        *task,
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
-  smartasync_operation_call_sync (run->operation, run->source_object, run->args,
+  smartasync_operation_call_sync (run->call.operation, run->call.source_object, run->call.args,
                                   run->flight->cancellable, &value, &error);
   flight_complete (run->flight, &value, error);
   g_task_return_boolean (task, TRUE);
@@ -339,9 +335,7 @@ flight_start (Flight              *flight,
   Run *run = g_new0 (Run, 1);
 
   run->flight = flight_ref (flight);
-  run->operation = g_object_ref (operation);
-  run->source_object = source_object ? g_object_ref (source_object) : NULL;
-  run->args = args ? g_variant_ref (args) : NULL;
+  _smartasync_call_init (&run->call, operation, source_object, args);
 
   if (smartasync_in_async_context ())
     smartasync_operation_call_async (operation, source_object, args, flight->cancellable,

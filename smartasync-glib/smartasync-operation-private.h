@@ -9,6 +9,21 @@
 
 G_BEGIN_DECLS
 
+/* What a call needs once it leaves its caller's stack: offloaded work, a
+ * lock's run. */
+typedef struct
+{
+  SmartasyncOperation *operation;
+  GObject             *source_object;
+  GVariant            *args;
+} SmartasyncCall;
+
+void     _smartasync_call_init                (SmartasyncCall      *call,
+                                               SmartasyncOperation *operation,
+                                               gpointer             source_object,
+                                               GVariant            *args);
+void     _smartasync_call_clear               (SmartasyncCall      *call);
+
 void _smartasync_operation_run_in_worker (SmartasyncOperation *self,
                                           GTask               *task,
                                           GTaskThreadFunc      func,

@@ -424,22 +424,30 @@ smartasync_operation_set_executor (SmartasyncOperation *self,
 
 /* Calls */
 
-typedef struct
+void
+_smartasync_call_init (SmartasyncCall      *call,
+                       SmartasyncOperation *operation,
+                       gpointer             source_object,
+                       GVariant            *args)
 {
-  SmartasyncOperation *operation;
-  GObject             *source_object;
-  GVariant            *args;
-} OffloadData;
+  call->operation = g_object_ref (operation);
+  call->source_object = source_object ? g_object_ref (source_object) : NULL;
+  call->args = args ? g_variant_ref (args) : NULL;
+}
+
+void
+_smartasync_call_clear (SmartasyncCall *call)
+{
+  g_clear_object (&call->operation);
+  g_clear_object (&call->source_object);
+  g_clear_pointer (&call->args, g_variant_unref);
+}
 
 static void
 offload_data_free (gpointer data)
 {
-  OffloadData *offload = data;
-
-  g_object_unref (offload->operation);
-  g_clear_object (&offload->source_object);
-  g_clear_pointer (&offload->args, g_variant_unref);
-  g_free (offload);
+  _smartasync_call_clear (data);
+  g_free (data);
 }
 
 /* The call's task has the operation as its source object, as GIO's
@@ -460,13 +468,14 @@ offload_thread_func (GTask        *task,
                      gpointer      task_data,
                      GCancellable *cancellable)
 {
-  OffloadData *offload = task_data;
-  g_autoptr(SmartasyncOperation) operation = g_object_ref (offload->operation);
-  g_autoptr(GObject) source = offload->source_object ? g_object_ref (offload->source_object) : NULL;
-  g_autoptr(GVariant) args = offload->args ? g_variant_ref (offload->args) : NULL;
+  SmartasyncCall call;
 
   /* Our references survive an implementation that replaces the task data. */
-  run_implementation (operation, task, source, args);
+  _smartasync_call_init (&call, ((SmartasyncCall *) task_data)->operation,
+                         ((SmartasyncCall *) task_data)->source_object,
+                         ((SmartasyncCall *) task_data)->args);
+  run_implementation (call.operation, task, call.source_object, call.args);
+  _smartasync_call_clear (&call);
 }
 
 typedef struct
@@ -565,7 +574,7 @@ offload (SmartasyncOperation *self,
          gpointer             source_object,
          GVariant            *args)
 {
-  OffloadData *offload;
+  SmartasyncCall *call;
 
   if (!self->thread_safe)
     {
@@ -576,12 +585,9 @@ offload (SmartasyncOperation *self,
       return;
     }
 
-  offload = g_new (OffloadData, 1);
-
-  offload->operation = g_object_ref (self);
-  offload->source_object = source_object ? g_object_ref (source_object) : NULL;
-  offload->args = args ? g_variant_ref (args) : NULL;
-  g_task_set_task_data (task, offload, offload_data_free);
+  call = g_new (SmartasyncCall, 1);
+  _smartasync_call_init (call, self, source_object, args);
+  g_task_set_task_data (task, call, offload_data_free);
 
   _smartasync_operation_run_in_worker (self, task, offload_thread_func, TRUE);
 }
