@@ -250,6 +250,28 @@ flight_complete (Flight       *flight,
     deliver (waiters, value, error);
 }
 
+/* A handler cannot disconnect itself, and the connection owns a reference
+ * to the waiter (which owns one to the cancellable): without this, every
+ * caller that left through its cancellable would stay alive with its lock. */
+static gboolean
+disconnect_left_waiter (gpointer data)
+{
+  Waiter *waiter = data;
+
+  g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_disconnect (Waiter *waiter)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, disconnect_left_waiter, waiter_ref (waiter), waiter_unref);
+  g_source_attach (idle, g_task_get_context (waiter->task));
+  g_source_unref (idle);
+}
+
 static void
 waiter_cancelled (GCancellable *cancellable,
                   Waiter       *waiter)
@@ -276,6 +298,7 @@ waiter_cancelled (GCancellable *cancellable,
     g_cancellable_cancel (flight->cancellable);
 
   g_task_return_error_if_cancelled (waiter->task);
+  schedule_disconnect (waiter);
 }
 
 /* Running the flight */

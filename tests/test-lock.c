@@ -297,11 +297,51 @@ test_lock_reset (void)
   callers_clear (&callers);
 }
 
+static void
+clear_flag (gboolean *flag,
+            GObject  *where_it_was)
+{
+  *flag = FALSE;
+}
+
 static gboolean
 cancel_idle (gpointer data)
 {
   g_cancellable_cancel (data);
   return G_SOURCE_REMOVE;
+}
+
+/* Callers that leave through their cancellable do not keep the lock, their
+ * task or their cancellable alive (valgrind sees no leak there: the signal
+ * handler table keeps them reachable). */
+static void
+test_lock_cancelled_waiters_freed (void)
+{
+  SmartasyncLock *lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  GCancellable *cancellable = g_cancellable_new ();
+  gboolean lock_alive = TRUE, cancellable_alive = TRUE;
+  gint64 deadline;
+  Callers callers;
+
+  g_object_weak_ref (G_OBJECT (lock), (GWeakNotify) clear_flag, &lock_alive);
+  g_object_weak_ref (G_OBJECT (cancellable), (GWeakNotify) clear_flag, &cancellable_alive);
+  callers_init (&callers, lock, 2);
+  start_callers (&callers, op, "k", "x", 2, cancellable);
+  g_idle_add (cancel_idle, cancellable);
+  callers_run (&callers);
+  g_assert_cmpint (callers.cancelled, ==, 2);
+  callers_clear (&callers);
+
+  g_object_unref (cancellable);
+  g_object_unref (lock);
+  /* The run finishes (it was cancelled when both left), then all is freed. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((lock_alive || cancellable_alive) && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_assert_false (lock_alive);
+  g_assert_false (cancellable_alive);
 }
 
 static void
@@ -542,6 +582,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/lock/reset", test_lock_reset);
   g_test_add_func ("/smartasync/lock/cancel/leader-and-waiter", test_lock_waiter_and_leader_cancel);
   g_test_add_func ("/smartasync/lock/cancel/all-leave", test_lock_all_leave_cancels_run);
+  g_test_add_func ("/smartasync/lock/cancel/waiters-freed", test_lock_cancelled_waiters_freed);
   g_test_add_func ("/smartasync/lock/threads-with-loops", test_lock_threads_with_loops);
   g_test_add_func ("/smartasync/lock/sync-joins-async", test_lock_sync_joins_async);
   g_test_add_func ("/smartasync/lock/async-joins-sync", test_lock_async_joins_sync);
