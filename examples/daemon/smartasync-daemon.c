@@ -202,30 +202,12 @@ typedef struct
   gboolean      vanished;
 } Caller;
 
-/* Works around a smartasync-glib 0.1 bug: a SmartasyncLock waiter that
- * leaves through its cancellable stays connected to it (its "cancelled"
- * handler cannot disconnect itself), in a reference cycle
- * cancellable -> handler -> waiter -> cancellable that keeps the waiter,
- * its task and the lock alive for good. Once its caller has no call left,
- * any handler still on the cancellable is such a leftover. */
-static void
-drop_leftover_handlers (GCancellable *cancellable)
-{
-  guint cancelled = g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE);
-  gulong handler;
-
-  while ((handler = g_signal_handler_find (cancellable, G_SIGNAL_MATCH_ID, cancelled, 0,
-                                           NULL, NULL, NULL)) != 0)
-    g_signal_handler_disconnect (cancellable, handler);
-}
-
 static void
 caller_clear (gpointer data)
 {
   Caller *caller = data;
 
   caller->daemon->n_callers--;
-  drop_leftover_handlers (caller->cancellable);
   g_object_unref (caller->cancellable);
   g_free (caller->name);
 }
