@@ -270,9 +270,10 @@ test_detect_default_dispatch_other_pushed (void)
  * source is dispatched: sync. */
 typedef struct
 {
-  int  startup;
-  int  activate;
-  int  activate_forced;
+  int   startup;
+  int   activate;
+  int   activate_forced;
+  char *activate_result;
 } AppCheck;
 
 static void
@@ -286,7 +287,14 @@ static void
 app_activate (GApplication *app,
               AppCheck     *check)
 {
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+
   check->activate = smartasync_in_async_context ();
+  /* Sync there: a smart call completes before activate returns, on the
+   * private context, without the application's loop. */
+  check->activate_result =
+    smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("app"), NULL, NULL);
   smartasync_push_mode (SMARTASYNC_MODE_ASYNC);
   check->activate_forced = smartasync_in_async_context ();
   smartasync_pop_mode ();
@@ -295,7 +303,7 @@ app_activate (GApplication *app,
 static void
 test_detect_application_handlers (void)
 {
-  AppCheck check = { -1, -1, -1 };
+  AppCheck check = { -1, -1, -1, NULL };
   g_autoptr(GApplication) app =
     g_application_new ("org.example.SmartasyncTest", G_APPLICATION_NON_UNIQUE);
 
@@ -306,6 +314,8 @@ test_detect_application_handlers (void)
   g_assert_cmpint (check.startup, ==, FALSE);
   g_assert_cmpint (check.activate, ==, FALSE);
   g_assert_cmpint (check.activate_forced, ==, TRUE);
+  g_assert_cmpstr (check.activate_result, ==, "APP");
+  g_free (check.activate_result);
 }
 
 /* Mode overrides */
