@@ -46,8 +46,9 @@
  *
  * A batch belongs to the thread that created it: add, wait and close on
  * that thread. Like a synchronous wait, a batch opened from code that a
- * running main loop of this thread dispatches is refused: its wait fails
- * with %SMARTASYNC_ERROR_WOULD_BLOCK.
+ * running main loop of this thread dispatches is refused: its calls do not
+ * start (each result reports %SMARTASYNC_ERROR_WOULD_BLOCK, once that loop
+ * dispatches it) and its wait fails with %SMARTASYNC_ERROR_WOULD_BLOCK.
  *
  * Since: 0.1
  */
@@ -172,6 +173,7 @@ smartasync_batch_add (SmartasyncBatch     *self,
                       gpointer             source_object,
                       GVariant            *args)
 {
+  g_autoptr(GVariant) sunk = NULL;
   Slot *slot;
 
   g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), G_MAXUINT);
@@ -179,13 +181,26 @@ smartasync_batch_add (SmartasyncBatch     *self,
   g_return_val_if_fail (self->state == _smartasync_thread_state (), G_MAXUINT);
   g_return_val_if_fail (self->context != NULL || self->refused, G_MAXUINT);
 
+  sunk = args ? g_variant_ref_sink (args) : NULL;
   slot = g_new (Slot, 1);
   slot->batch = g_object_ref (self);
   slot->index = self->results->len;
   g_ptr_array_add (self->results, NULL);
   self->pending++;
 
-  smartasync_operation_call_async (operation, source_object, args, self->cancellable,
+  /* A refused batch never waits: its calls do not start, each reports why. */
+  if (self->refused)
+    {
+      g_autoptr(GTask) task = g_task_new (operation, NULL, slot_done, slot);
+      GError *error = NULL;
+
+      g_task_set_source_tag (task, smartasync_operation_call_async);
+      _smartasync_set_would_block_error (smartasync_operation_get_name (operation), &error);
+      g_task_return_error (task, error);
+      return slot->index;
+    }
+
+  smartasync_operation_call_async (operation, source_object, sunk, self->cancellable,
                                    slot_done, slot);
   return slot->index;
 }

@@ -62,7 +62,7 @@ SMARTASYNC_AVAILABLE_IN_ALL
 gboolean        smartasync_get_debug             (void);
 
 /**
- * SmartasyncModeScope:
+ * SmartasyncModeScope: (skip)
  *
  * A C-only scope guard for [func@Smartasync.push_mode]: declare it with
  * `g_autoptr` and the mode is popped when the variable goes out of scope.

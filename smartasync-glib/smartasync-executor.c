@@ -200,8 +200,9 @@ pool_ensure_worker (Pool    *pool,
   thread = g_thread_try_new ("smartasync-worker", worker_main, pool_ref (pool), error);
   if (thread == NULL)
     {
+      /* Take back the worker's reference; the executor still holds one. */
+      g_atomic_ref_count_dec (&pool->ref_count);
       g_atomic_int_add (&pool->n_threads, -1);
-      pool_unref (pool);
       return g_atomic_int_get (&pool->n_threads) > 0;
     }
 

@@ -97,7 +97,7 @@ struct _SmartasyncOperation
 
   GMutex              mutex;      /* protects executor */
   SmartasyncExecutor *executor;
-  gboolean            thread_safe;
+  gint                thread_safe;  /* atomic */
 };
 
 enum {
@@ -147,7 +147,7 @@ smartasync_operation_get_property (GObject    *object,
       g_value_take_object (value, smartasync_operation_get_executor (self));
       break;
     case PROP_THREAD_SAFE:
-      g_value_set_boolean (value, self->thread_safe);
+      g_value_set_boolean (value, smartasync_operation_get_thread_safe (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -174,7 +174,7 @@ smartasync_operation_set_property (GObject      *object,
       smartasync_operation_set_executor (self, g_value_get_object (value));
       break;
     case PROP_THREAD_SAFE:
-      self->thread_safe = g_value_get_boolean (value);
+      smartasync_operation_set_thread_safe (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -234,13 +234,14 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
    * %FALSE for implementations that must stay on the thread that calls them,
    * such as JavaScript functions under GJS, which refuses to run them
    * elsewhere: calls that would offload them then fail with
-   * %SMARTASYNC_ERROR_OFFLOAD_FAILED instead of hanging.
+   * %SMARTASYNC_ERROR_OFFLOAD_FAILED instead of hanging. Set it before the
+   * first call; calls already started keep the value they saw.
    *
    * Since: 0.1
    */
   properties[PROP_THREAD_SAFE] =
     g_param_spec_boolean ("thread-safe", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -422,6 +423,41 @@ smartasync_operation_set_executor (SmartasyncOperation *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXECUTOR]);
 }
 
+/**
+ * smartasync_operation_get_thread_safe:
+ * @self: an operation
+ *
+ * Returns: whether blocking calls may be offloaded to worker threads
+ *
+ * Since: 0.1
+ */
+gboolean
+smartasync_operation_get_thread_safe (SmartasyncOperation *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), FALSE);
+
+  return g_atomic_int_get (&self->thread_safe);
+}
+
+/**
+ * smartasync_operation_set_thread_safe:
+ * @self: an operation
+ * @thread_safe: whether blocking calls may be offloaded to worker threads
+ *
+ * Sets [property@Smartasync.Operation:thread-safe].
+ *
+ * Since: 0.1
+ */
+void
+smartasync_operation_set_thread_safe (SmartasyncOperation *self,
+                                      gboolean             thread_safe)
+{
+  g_return_if_fail (SMARTASYNC_IS_OPERATION (self));
+
+  if (g_atomic_int_exchange (&self->thread_safe, !!thread_safe) != !!thread_safe)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THREAD_SAFE]);
+}
+
 /* Calls */
 
 void
@@ -576,7 +612,7 @@ offload (SmartasyncOperation *self,
 {
   SmartasyncCall *call;
 
-  if (!self->thread_safe)
+  if (!smartasync_operation_get_thread_safe (self))
     {
       g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED,
                                "“%s” is not thread-safe and cannot be offloaded from a "

@@ -101,6 +101,12 @@ void                 smartasync_operation_set_executor   (SmartasyncOperation  *
                                                           SmartasyncExecutor   *executor);
 
 SMARTASYNC_AVAILABLE_IN_ALL
+gboolean             smartasync_operation_get_thread_safe (SmartasyncOperation  *self);
+SMARTASYNC_AVAILABLE_IN_ALL
+void                 smartasync_operation_set_thread_safe (SmartasyncOperation  *self,
+                                                           gboolean              thread_safe);
+
+SMARTASYNC_AVAILABLE_IN_ALL
 void                 smartasync_operation_call_async     (SmartasyncOperation  *self,
                                                           gpointer              source_object,
                                                           GVariant             *args,

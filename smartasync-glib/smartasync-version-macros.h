@@ -30,15 +30,6 @@
   (G_ENCODE_VERSION (SMARTASYNC_MAJOR_VERSION, SMARTASYNC_MINOR_VERSION))
 
 /**
- * SMARTASYNC_VERSION_1_0:
- *
- * The version 1.0 of smartasync-glib, encoded with G_ENCODE_VERSION(), for
- * %SMARTASYNC_VERSION_MIN_REQUIRED and %SMARTASYNC_VERSION_MAX_ALLOWED.
- *
- * Since: 0.1
- */
-#define SMARTASYNC_VERSION_1_0 (G_ENCODE_VERSION (1, 0))
-/**
  * SMARTASYNC_VERSION_0_1:
  *
  * The version 0.1 of smartasync-glib, encoded with G_ENCODE_VERSION(), for

@@ -48,7 +48,10 @@
  * ## Cancellation
  *
  * Cancelling the wait's #GCancellable makes the wait return
- * %G_IO_ERROR_CANCELLED at once, even if the operation ignores cancellation.
+ * %G_IO_ERROR_CANCELLED at once, even if the operation ignores cancellation
+ * (unless the operation's own completion was already dispatched: then the
+ * wait returns that result, and an operation that shares the cancellable
+ * reports the cancellation from its `_finish` function).
  * The operation keeps its reference to the waiter, so its late completion is
  * received and dropped safely.
  *

@@ -261,23 +261,43 @@ test_worker_reuses_private_context (void)
   g_assert_nonnull (context_b);
 }
 
+typedef struct
+{
+  SmartasyncOperation *op;
+  SmartasyncBatch     *batch;
+  GError              *wait_error;
+} RefusedBatch;
+
 static gboolean
 open_batch_in_loop (gpointer data)
 {
-  g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+  RefusedBatch *refused = data;
 
-  g_assert_false (smartasync_batch_wait (batch, NULL, data));
-  smartasync_batch_close (batch);
+  refused->batch = smartasync_batch_new ();
+  smartasync_batch_add (refused->batch, refused->op, NULL, g_variant_new_string ("never"));
+  g_assert_false (smartasync_batch_wait (refused->batch, NULL, &refused->wait_error));
+  smartasync_batch_close (refused->batch);
   return G_SOURCE_REMOVE;
 }
 
 static void
 test_batch_refused_in_loop (void)
 {
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  RefusedBatch refused = { op, NULL, NULL };
   g_autoptr(GError) error = NULL;
 
-  test_run_in_loop (open_batch_in_loop, &error);
+  test_run_in_loop (open_batch_in_loop, &refused);
+  g_assert_error (refused.wait_error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
+  g_clear_error (&refused.wait_error);
+
+  /* The call did not start: its slot reports why, once the loop's context
+   * dispatches it. */
+  while (smartasync_batch_get_result (refused.batch, 0) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (smartasync_operation_call_finish_pointer (op, smartasync_batch_get_result (refused.batch, 0), &error));
   g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK);
+  g_object_unref (refused.batch);
 }
 
 int

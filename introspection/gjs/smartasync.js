@@ -9,9 +9,10 @@
 //   running loop dispatched it returns a Promise, so `await` works there.
 // - smartasync(func): one JavaScript function, callable the same way.
 //   GJS refuses to run JavaScript on other threads, so the function always
-//   runs on the calling thread: directly in a sync context, from the next
-//   iteration of the caller's loop in an async context (a Promise). Blocking
-//   work that must not hold the loop belongs in C, Python, or a subprocess.
+//   runs on the calling thread, inside the call: in a sync context the value
+//   is returned, in an async context a Promise that resolves on the loop's
+//   next iteration. Blocking work that must not hold the loop belongs in C,
+//   Python, or a subprocess.
 // - sync(obj, 'load_contents', ...args): any GIO _async method, synchronously.
 
 import GLib from 'gi://GLib';

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Static checks that need their own builds, run by tools/run-tests.sh:
+#  1. clang with -Dwerror=true (gcc's strict build is the main one);
+#  2. scan-build (clang's static analyzer) on the library, failing on any
+#     report in smartasync-glib/;
+#  3. a coverage build: the C suites, then the line coverage of the library
+#     (gcovr), which must stay at or above COVERAGE_MIN percent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COVERAGE_MIN=${COVERAGE_MIN:-90}
+common=(-Ddocs=disabled -Dvapi=disabled)
+
+echo "== clang -Dwerror=true"
+rm -rf _ci-clang
+CC=clang meson setup _ci-clang -Dwerror=true "${common[@]}" >/dev/null
+meson compile -C _ci-clang >/dev/null
+
+echo "== scan-build"
+rm -rf _ci-scan
+meson setup _ci-scan -Dintrospection=disabled -Dexamples=false "${common[@]}" >/dev/null
+report=$(ninja -C _ci-scan scan-build 2>&1)
+library_bugs=$(grep -E "^\.\./.*smartasync-glib/.*warning:" <<<"$report" | sort -u || true)
+other_bugs=$(grep -E "warning:" <<<"$report" | grep -v "smartasync-glib/" | sort -u || true)
+[ -z "$other_bugs" ] || printf 'scan-build, outside the library (reported, not fatal):\n%s\n' "$other_bugs"
+if [ -n "$library_bugs" ]; then
+  printf 'scan-build found bugs in the library:\n%s\n' "$library_bugs"
+  exit 1
+fi
+echo "scan-build: no report in smartasync-glib/"
+
+echo "== coverage"
+rm -rf _ci-cov
+meson setup _ci-cov -Db_coverage=true -Dintrospection=disabled "${common[@]}" >/dev/null
+meson compile -C _ci-cov >/dev/null
+meson test -C _ci-cov --suite c --suite examples --no-suite no-valgrind >/dev/null
+summary=$(cd _ci-cov && gcovr -r .. --filter '\.\./smartasync-glib/' --object-directory . .)
+echo "$summary" | tail -n +4
+percent=$(awk '/^TOTAL/ { sub("%", "", $4); print $4 }' <<<"$summary")
+echo "library line coverage: ${percent}% (minimum ${COVERAGE_MIN}%)"
+[ "${percent%.*}" -ge "$COVERAGE_MIN" ]
