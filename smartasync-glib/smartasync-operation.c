@@ -427,6 +427,8 @@ smartasync_operation_set_executor (SmartasyncOperation *self,
  * smartasync_operation_get_thread_safe:
  * @self: an operation
  *
+ * Gets [property@Smartasync.Operation:thread-safe].
+ *
  * Returns: whether blocking calls may be offloaded to worker threads
  *
  * Since: 0.1

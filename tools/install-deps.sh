@@ -15,6 +15,10 @@ packages=(
   python3-gi gjs
   # examples: the D-Bus daemon's private bus, the GTK 4 app under Xvfb
   dbus libgtk-4-dev gir1.2-gtk-4.0 xvfb xauth
+  # the API reference (-Ddocs)
+  gi-docgen
+  # static analysis and coverage (tools/ci-analysis.sh)
+  clang-tools gcovr
   # Vala bindings (-Dvapi, built when vapigen is found)
   valac
   # tests; tools/check-install.sh runs the installed tests
