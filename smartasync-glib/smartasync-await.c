@@ -35,7 +35,7 @@
 #include "smartasync-context-private.h"
 #include "smartasync-error.h"
 #include "smartasync-operation-private.h"
-#include "smartasync-waiter-private.h"
+#include "smartasync-wait-private.h"
 
 gboolean
 smartasync_is_pending (const GValue *value)
@@ -298,17 +298,17 @@ smartasync_await_sync (const GValue  *value,
                        GValue        *resolved,
                        GError       **error)
 {
-  g_autoptr(SmartasyncWaiter) waiter = NULL;
+  g_autoptr(SmartasyncWait) waiter = NULL;
 
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  waiter = _smartasync_waiter_new_named ("smartasync_await_sync");
-  smartasync_await_async (value, cancellable, smartasync_waiter_callback, waiter);
-  if (!_smartasync_waiter_iterate (waiter, cancellable, FALSE, error))
+  waiter = _smartasync_wait_new ("smartasync_await_sync");
+  smartasync_await_async (value, cancellable, _smartasync_wait_callback, waiter);
+  if (!_smartasync_wait_iterate (waiter, cancellable, FALSE, error))
     return _smartasync_value_clear_out (resolved);
 
-  return smartasync_await_finish (_smartasync_waiter_get_result (waiter), resolved, error);
+  return smartasync_await_finish (_smartasync_wait_get_result (waiter), resolved, error);
 }
 
 /* Continuations */

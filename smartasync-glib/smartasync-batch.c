@@ -57,7 +57,7 @@
 
 #include "smartasync-batch.h"
 #include "smartasync-context-private.h"
-#include "smartasync-waiter-private.h"
+#include "smartasync-wait-private.h"
 
 struct _SmartasyncBatch
 {

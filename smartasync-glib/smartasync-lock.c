@@ -61,7 +61,7 @@
 #include "smartasync-context-private.h"
 #include "smartasync-lock.h"
 #include "smartasync-operation-private.h"
-#include "smartasync-waiter-private.h"
+#include "smartasync-wait-private.h"
 
 typedef struct _Flight Flight;
 
@@ -535,7 +535,8 @@ smartasync_lock_run_async (SmartasyncLock      *self,
 
   sunk = args ? g_variant_ref_sink (args) : NULL;
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, smartasync_lock_run_async);
+  /* Not the macro: it would name every waiter's task (an allocation each). */
+  (g_task_set_source_tag) (task, smartasync_lock_run_async);
   if (g_task_return_error_if_cancelled (task))
     return;
 
@@ -626,7 +627,7 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
                           GError             **error)
 {
   g_autoptr(GVariant) sunk = NULL;
-  g_autoptr(SmartasyncWaiter) waiter = NULL;
+  g_autoptr(SmartasyncWait) waiter = NULL;
   const char *name;
 
   g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
@@ -641,13 +642,13 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
       return _smartasync_value_clear_out (value);
     }
 
-  waiter = _smartasync_waiter_new_named (name);
+  waiter = _smartasync_wait_new (name);
   smartasync_lock_run_async (self, key, operation, source_object, sunk, cancellable,
-                             smartasync_waiter_callback, waiter);
-  if (!_smartasync_waiter_iterate (waiter, cancellable, FALSE, error))
+                             _smartasync_wait_callback, waiter);
+  if (!_smartasync_wait_iterate (waiter, cancellable, FALSE, error))
     return _smartasync_value_clear_out (value);
 
-  return smartasync_lock_run_finish (self, _smartasync_waiter_get_result (waiter), value, error);
+  return smartasync_lock_run_finish (self, _smartasync_wait_get_result (waiter), value, error);
 }
 
 /**

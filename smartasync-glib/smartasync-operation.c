@@ -83,7 +83,7 @@
 #include "smartasync-enum-types.h"
 #include "smartasync-error.h"
 #include "smartasync-operation-private.h"
-#include "smartasync-waiter-private.h"
+#include "smartasync-wait-private.h"
 
 struct _SmartasyncOperation
 {
@@ -536,6 +536,18 @@ tracked_callback (GObject      *source_object,
   g_free (tracked);
 }
 
+/* GLib's g_task_set_source_tag() macro also names the task after the tag,
+ * which costs an allocation and a string build per call. The operation's
+ * name is the more useful one, and only worth its cost when debugging. */
+static void
+tag_task (SmartasyncOperation *self,
+          GTask               *task)
+{
+  (g_task_set_source_tag) (task, smartasync_operation_call_async);
+  if (G_UNLIKELY (_smartasync_debug_enabled ()))
+    g_task_set_name (task, self->name);
+}
+
 /* A call started while this thread's private context is thread-default
  * (from code a wait dispatches, or from a blocking implementation running
  * inline) completes on that context; the wait keeps iterating until it has,
@@ -561,18 +573,18 @@ new_async_task (SmartasyncOperation *self,
   else
     task = g_task_new (self, cancellable, callback, user_data);
 
-  g_task_set_source_tag (task, smartasync_operation_call_async);
+  tag_task (self, task);
   return task;
 }
 
 static GTask *
 new_sync_task (SmartasyncOperation *self,
                GCancellable        *cancellable,
-               SmartasyncWaiter    *waiter)
+               SmartasyncWait      *waiter)
 {
-  GTask *task = g_task_new (self, cancellable, smartasync_waiter_callback, waiter);
+  GTask *task = g_task_new (self, cancellable, _smartasync_wait_callback, waiter);
 
-  g_task_set_source_tag (task, smartasync_operation_call_async);
+  tag_task (self, task);
   return task;
 }
 
@@ -665,7 +677,7 @@ run_sync (SmartasyncOperation  *self,
           GCancellable         *cancellable,
           GError              **error)
 {
-  g_autoptr(SmartasyncWaiter) waiter = NULL;
+  g_autoptr(SmartasyncWait) waiter = NULL;
   GTask *task;
   gboolean blocking = self->kind == SMARTASYNC_KIND_BLOCKING;
 
@@ -683,13 +695,13 @@ run_sync (SmartasyncOperation  *self,
       return NULL;
     }
 
-  waiter = _smartasync_waiter_new_named (self->name);
+  waiter = _smartasync_wait_new (self->name);
   task = new_sync_task (self, cancellable, waiter);
   run_implementation (self, task, source_object, args);
 
-  if (!_smartasync_waiter_iterate (waiter, cancellable, blocking, error))
+  if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
     {
-      _smartasync_waiter_watch_task (waiter, task);
+      _smartasync_wait_watch_task (waiter, task);
       g_object_unref (task);
       return NULL;
     }
@@ -1030,11 +1042,11 @@ failed_task (SmartasyncOperation *self,
              gpointer             source_object,
              GError              *error)
 {
-  g_autoptr(SmartasyncWaiter) waiter = _smartasync_waiter_new_named (self->name);
+  g_autoptr(SmartasyncWait) waiter = _smartasync_wait_new (self->name);
   GTask *task = new_sync_task (self, NULL, waiter);
 
   g_task_return_error (task, error);
-  _smartasync_waiter_iterate (waiter, NULL, TRUE, NULL);
+  _smartasync_wait_iterate (waiter, NULL, TRUE, NULL);
 
   return task;
 }

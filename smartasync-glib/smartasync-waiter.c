@@ -77,21 +77,14 @@
 
 #include "smartasync-context-private.h"
 #include "smartasync-error.h"
-#include "smartasync-waiter-private.h"
+#include "smartasync-wait-private.h"
+#include "smartasync-waiter.h"
 
 struct _SmartasyncWaiter
 {
-  GObject                parent_instance;
+  GObject         parent_instance;
 
-  SmartasyncThreadState *state;       /* of the creating thread */
-  GMainContext          *context;     /* pushed private context, NULL if refused */
-  GAsyncResult          *result;
-  const char            *name;        /* not owned: read only during the wait */
-  guint                  tracked_at_start;
-  const char            *outer_waiting_for;
-  gint                   completed;   /* atomic */
-  guint                  waited : 1;
-  guint                  watching_task : 1;
+  SmartasyncWait *wait;
 };
 
 G_DEFINE_FINAL_TYPE (SmartasyncWaiter, smartasync_waiter, G_TYPE_OBJECT)
@@ -101,12 +94,11 @@ smartasync_waiter_finalize (GObject *object)
 {
   SmartasyncWaiter *self = SMARTASYNC_WAITER (object);
 
-  if (self->context != NULL && !self->waited)
+  if (self->wait->context != NULL && !self->wait->waited)
     g_critical ("SmartasyncWaiter %p freed without smartasync_waiter_wait(): "
                 "the private context stays pushed on its thread", self);
 
-  g_clear_object (&self->result);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  _smartasync_wait_unref (self->wait);
 
   G_OBJECT_CLASS (smartasync_waiter_parent_class)->finalize (object);
 }
@@ -120,37 +112,6 @@ smartasync_waiter_class_init (SmartasyncWaiterClass *klass)
 static void
 smartasync_waiter_init (SmartasyncWaiter *self)
 {
-}
-
-/*< private >
- * _smartasync_waiter_new_named:
- * @name: (nullable): what is being waited for, for error messages; it must
- *   stay valid until the wait returns
- *
- * Like smartasync_waiter_new(), but names the operation. When a wait would
- * block a running loop, nothing is pushed: the operation then binds to the
- * caller's context, so its completion cannot linger in the private one.
- */
-SmartasyncWaiter *
-_smartasync_waiter_new_named (const char *name)
-{
-  SmartasyncThreadState *state = _smartasync_thread_state ();
-  SmartasyncWaiter *self = g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
-
-  self->state = state;
-  self->name = name;
-
-  if (!_smartasync_sync_wait_would_block (state))
-    {
-      self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
-      g_main_context_push_thread_default (self->context);
-      state->wait_depth++;
-      self->tracked_at_start = state->tracked_pending;
-    }
-
-  /* The pending completion owns a reference: a wait abandoned on
-   * cancellation may return long before the operation calls back. */
-  return g_object_ref (self);
 }
 
 /**
@@ -168,18 +129,13 @@ _smartasync_waiter_new_named (const char *name)
 SmartasyncWaiter *
 smartasync_waiter_new (void)
 {
-  return _smartasync_waiter_new_named (NULL);
-}
+  SmartasyncWaiter *self = g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
 
-static void
-release_if_never_completed (gpointer  data,
-                            GObject  *where_the_task_was)
-{
-  SmartasyncWaiter *self = data;
+  self->wait = _smartasync_wait_new (NULL);
 
-  /* The task died without calling back: nothing will drop the reference
-   * its pending completion owned. */
-  g_object_unref (self);
+  /* The pending completion owns a reference to the waiter too: the callback
+   * gets the waiter itself as user data. */
+  return g_object_ref (self);
 }
 
 /**
@@ -199,21 +155,11 @@ smartasync_waiter_complete (SmartasyncWaiter *self,
                             GAsyncResult     *result)
 {
   g_return_if_fail (SMARTASYNC_IS_WAITER (self));
-  g_return_if_fail (G_IS_ASYNC_RESULT (result));
-  g_return_if_fail (self->result == NULL);
 
-  self->result = g_object_ref (result);
-  g_atomic_int_set (&self->completed, TRUE);
+  if (!_smartasync_wait_complete (self->wait, result))
+    return;
 
-  if (self->watching_task)
-    g_object_weak_unref (G_OBJECT (result), release_if_never_completed, self);
-
-  /* An operation may complete from another thread; the waiting thread
-   * sleeps in poll() and must be woken. On the owner thread, the iteration
-   * that dispatched us returns by itself. */
-  if (self->context != NULL && !g_main_context_is_owner (self->context))
-    g_main_context_wakeup (self->context);
-
+  _smartasync_wait_unref (self->wait);
   g_object_unref (self);
 }
 
@@ -234,130 +180,6 @@ smartasync_waiter_callback (GObject      *source_object,
                             gpointer      waiter)
 {
   smartasync_waiter_complete (waiter, source_object, result);
-}
-
-static void
-wake_context (GCancellable *cancellable,
-              GMainContext *context)
-{
-  g_main_context_wakeup (context);
-}
-
-static void
-iterate_until_complete (SmartasyncWaiter *self,
-                        GCancellable     *cancellable)
-{
-  gulong handler = 0;
-
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
-                                     self->context, NULL);
-
-  while (!g_atomic_int_get (&self->completed) &&
-         !g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (self->context, TRUE);
-
-  if (handler != 0)
-    g_cancellable_disconnect (cancellable, handler);
-}
-
-/* Pending library tasks that code dispatched during this wait started on the
- * private context finish here, so they never fire in a later, unrelated wait. */
-static void
-drain_tracked_tasks (SmartasyncWaiter *self)
-{
-  while (self->state->tracked_pending > self->tracked_at_start)
-    g_main_context_iteration (self->context, TRUE);
-}
-
-/* Sources that code dispatched during this wait attached to the private
- * context and that are ready now belong to this wait, so they are
- * dispatched here and not in a later, unrelated one. The bound keeps a source
- * that never stops being ready (a caller's bug) from hanging the wait. */
-#define MAX_LEFTOVER_DISPATCHES 64
-
-static void
-dispatch_ready_leftovers (SmartasyncWaiter *self)
-{
-  for (guint i = 0; i < MAX_LEFTOVER_DISPATCHES; i++)
-    if (!g_main_context_iteration (self->context, FALSE))
-      return;
-
-  g_warning ("A source attached to the private context during the wait for “%s” "
-             "is still ready after %d dispatches; leaving it for later",
-             self->name ? self->name : "operation", MAX_LEFTOVER_DISPATCHES);
-}
-
-static void
-pop_context (SmartasyncWaiter *self)
-{
-  g_main_context_pop_thread_default (self->context);
-  self->state->wait_depth--;
-}
-
-gboolean
-_smartasync_set_would_block_error (const char  *name,
-                                   GError     **error)
-{
-  g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK,
-               "Synchronous wait for “%s” refused: this thread's main loop is "
-               "dispatching and would be blocked. Use the asynchronous call "
-               "(with a callback) here, or push SMARTASYNC_MODE_SYNC if the "
-               "operation does not need this loop",
-               name ? name : "operation");
-  return FALSE;
-}
-
-/*< private >
- * _smartasync_waiter_iterate:
- * @self: a waiter
- * @cancellable: (nullable): abandons the wait
- * @error: return location for the wait's own error
- *
- * Iterates the private context until the operation completed or @cancellable
- * was cancelled, then pops it. When @blocking_done is set, only what is ready
- * now is dispatched: a blocking implementation must have completed already.
- *
- * Returns: %TRUE if the operation completed
- */
-gboolean
-_smartasync_waiter_iterate (SmartasyncWaiter  *self,
-                            GCancellable      *cancellable,
-                            gboolean           blocking_done,
-                            GError           **error)
-{
-  g_return_val_if_fail (!self->waited, FALSE);
-  self->waited = TRUE;
-
-  if (self->context == NULL)
-    return _smartasync_set_would_block_error (self->name, error);
-
-  self->outer_waiting_for = self->state->waiting_for;
-  self->state->waiting_for = self->name ? self->name : "operation";
-  self->state->stall_reported = FALSE;
-
-  if (blocking_done)
-    {
-      while (!g_atomic_int_get (&self->completed) &&
-             g_main_context_iteration (self->context, FALSE))
-        ;
-    }
-  else
-    iterate_until_complete (self, cancellable);
-
-  drain_tracked_tasks (self);
-  dispatch_ready_leftovers (self);
-  pop_context (self);
-  self->state->waiting_for = self->outer_waiting_for;
-
-  if (g_atomic_int_get (&self->completed))
-    return TRUE;
-
-  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
-    g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
-                 "Blocking implementation of “%s” returned without completing its GTask",
-                 self->name ? self->name : "operation");
-  return FALSE;
 }
 
 /**
@@ -382,46 +204,13 @@ smartasync_waiter_wait (SmartasyncWaiter  *self,
                         GError           **error)
 {
   g_return_val_if_fail (SMARTASYNC_IS_WAITER (self), NULL);
-  g_return_val_if_fail (!self->waited, NULL);
-  g_return_val_if_fail (self->state == _smartasync_thread_state (), NULL);
+  g_return_val_if_fail (!self->wait->waited, NULL);
+  g_return_val_if_fail (self->wait->state == _smartasync_thread_state (), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_smartasync_waiter_iterate (self, cancellable, FALSE, error))
+  if (!_smartasync_wait_iterate (self->wait, cancellable, FALSE, error))
     return NULL;
 
-  return g_object_ref (self->result);
-}
-
-/*< private >
- * _smartasync_waiter_watch_task:
- * @self: a waiter whose wait failed
- * @task: the task that was to complete it
- *
- * Lets an abandoned waiter go when @task is finalized without calling back
- * (an implementation that dropped its task), instead of leaking it. If the
- * task does complete later, its callback releases the waiter as usual and
- * removes the watch. Both happen on the waiting thread, which dispatches
- * the task's callback.
- */
-void
-_smartasync_waiter_watch_task (SmartasyncWaiter *self,
-                               GTask            *task)
-{
-  if (!g_atomic_int_get (&self->completed))
-    {
-      self->watching_task = TRUE;
-      g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
-    }
-}
-
-/*< private >
- * _smartasync_waiter_get_result:
- *
- * Returns: (transfer none) (nullable): the result received so far
- */
-GAsyncResult *
-_smartasync_waiter_get_result (SmartasyncWaiter *self)
-{
-  return self->result;
+  return g_object_ref (self->wait->result);
 }

@@ -1,0 +1,49 @@
+/* smartasync-wait-private.h: the synchronous wait behind every blocking entry point
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "smartasync-context-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _SmartasyncWait SmartasyncWait;
+
+struct _SmartasyncWait
+{
+  gatomicrefcount        ref_count;
+  SmartasyncThreadState *state;              /* of the creating thread */
+  GMainContext          *context;            /* pushed private context, NULL if refused */
+  GAsyncResult          *result;
+  const char            *name;               /* not owned: read only during the wait */
+  const char            *outer_waiting_for;
+  guint                  tracked_at_start;
+  gint                   completed;          /* atomic */
+  guint                  waited : 1;
+  guint                  watching_task : 1;
+};
+
+SmartasyncWait *_smartasync_wait_new               (const char      *name);
+void            _smartasync_wait_unref             (SmartasyncWait  *self);
+gboolean        _smartasync_wait_complete          (SmartasyncWait  *self,
+                                                    GAsyncResult    *result);
+void            _smartasync_wait_callback          (GObject         *source_object,
+                                                    GAsyncResult    *result,
+                                                    gpointer         wait);
+gboolean        _smartasync_wait_iterate           (SmartasyncWait  *self,
+                                                    GCancellable    *cancellable,
+                                                    gboolean         blocking_done,
+                                                    GError         **error);
+GAsyncResult   *_smartasync_wait_get_result        (SmartasyncWait  *self);
+void            _smartasync_wait_watch_task        (SmartasyncWait  *self,
+                                                    GTask           *task);
+gboolean        _smartasync_set_would_block_error  (const char      *name,
+                                                    GError         **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmartasyncWait, _smartasync_wait_unref)
+
+G_END_DECLS

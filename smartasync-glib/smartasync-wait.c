@@ -1,0 +1,273 @@
+/* smartasync-wait.c: the synchronous wait behind every blocking entry point
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "smartasync-context-private.h"
+#include "smartasync-error.h"
+#include "smartasync-wait-private.h"
+
+/* A plain reference-counted record rather than a GObject: every synchronous
+ * call makes one, and a GObject costs about a quarter of a call. The public
+ * SmartasyncWaiter wraps one for callers and bindings. */
+
+/*< private >
+ * _smartasync_wait_new:
+ * @name: (nullable): what is being waited for, for messages; it must stay
+ *   valid until the wait returns
+ *
+ * Pushes the calling thread's private context, so that the operation started
+ * next binds to it. When a wait would block a running loop, nothing is
+ * pushed: the operation then binds to the caller's context, so its
+ * completion cannot linger in the private one, and the wait fails.
+ *
+ * Returns: (transfer full): a wait holding two references: the caller's, and
+ *   the pending completion's, which _smartasync_wait_callback() drops (a wait
+ *   abandoned on cancellation may return long before the operation calls
+ *   back)
+ */
+SmartasyncWait *
+_smartasync_wait_new (const char *name)
+{
+  SmartasyncThreadState *state = _smartasync_thread_state ();
+  SmartasyncWait *self = g_new0 (SmartasyncWait, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  g_atomic_ref_count_inc (&self->ref_count);
+  self->state = state;
+  self->name = name;
+
+  if (!_smartasync_sync_wait_would_block (state))
+    {
+      self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
+      g_main_context_push_thread_default (self->context);
+      state->wait_depth++;
+      self->tracked_at_start = state->tracked_pending;
+    }
+
+  return self;
+}
+
+static void
+release_if_never_completed (gpointer  data,
+                            GObject  *where_the_task_was)
+{
+  SmartasyncWait *self = data;
+
+  /* The task died without calling back: nothing will drop the reference
+   * its pending completion owned. */
+  _smartasync_wait_unref (self);
+}
+
+void
+_smartasync_wait_unref (SmartasyncWait *self)
+{
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+
+  g_clear_object (&self->result);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self);
+}
+
+/*< private >
+ * _smartasync_wait_complete:
+ *
+ * Hands the operation's result to the wait. Returns %FALSE (with a critical)
+ * if it already had one.
+ */
+gboolean
+_smartasync_wait_complete (SmartasyncWait *self,
+                           GAsyncResult   *result)
+{
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+  g_return_val_if_fail (self->result == NULL, FALSE);
+
+  self->result = g_object_ref (result);
+  g_atomic_int_set (&self->completed, TRUE);
+
+  if (self->watching_task)
+    g_object_weak_unref (G_OBJECT (result), release_if_never_completed, self);
+
+  /* An operation may complete from another thread; the waiting thread
+   * sleeps in poll() and must be woken. On the owner thread, the iteration
+   * that dispatched us returns by itself. */
+  if (self->context != NULL && !g_main_context_is_owner (self->context))
+    g_main_context_wakeup (self->context);
+
+  return TRUE;
+}
+
+/*< private >
+ * _smartasync_wait_callback:
+ *
+ * A #GAsyncReadyCallback taking the wait as user data: completes it and
+ * drops the pending completion's reference.
+ */
+void
+_smartasync_wait_callback (GObject      *source_object,
+                           GAsyncResult *result,
+                           gpointer      wait)
+{
+  if (_smartasync_wait_complete (wait, result))
+    _smartasync_wait_unref (wait);
+}
+
+static void
+wake_context (GCancellable *cancellable,
+              GMainContext *context)
+{
+  g_main_context_wakeup (context);
+}
+
+static void
+iterate_until_complete (SmartasyncWait *self,
+                        GCancellable     *cancellable)
+{
+  gulong handler = 0;
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
+                                     self->context, NULL);
+
+  while (!g_atomic_int_get (&self->completed) &&
+         !g_cancellable_is_cancelled (cancellable))
+    g_main_context_iteration (self->context, TRUE);
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+}
+
+/* Pending library tasks that code dispatched during this wait started on the
+ * private context finish here, so they never fire in a later, unrelated wait. */
+static void
+drain_tracked_tasks (SmartasyncWait *self)
+{
+  while (self->state->tracked_pending > self->tracked_at_start)
+    g_main_context_iteration (self->context, TRUE);
+}
+
+/* Sources that code dispatched during this wait attached to the private
+ * context and that are ready now belong to this wait, so they are
+ * dispatched here and not in a later, unrelated one. The bound keeps a source
+ * that never stops being ready (a caller's bug) from hanging the wait. */
+#define MAX_LEFTOVER_DISPATCHES 64
+
+static void
+dispatch_ready_leftovers (SmartasyncWait *self)
+{
+  for (guint i = 0; i < MAX_LEFTOVER_DISPATCHES; i++)
+    if (!g_main_context_iteration (self->context, FALSE))
+      return;
+
+  g_warning ("A source attached to the private context during the wait for “%s” "
+             "is still ready after %d dispatches; leaving it for later",
+             self->name ? self->name : "operation", MAX_LEFTOVER_DISPATCHES);
+}
+
+static void
+pop_context (SmartasyncWait *self)
+{
+  g_main_context_pop_thread_default (self->context);
+  self->state->wait_depth--;
+}
+
+gboolean
+_smartasync_set_would_block_error (const char  *name,
+                                   GError     **error)
+{
+  g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK,
+               "Synchronous wait for “%s” refused: this thread's main loop is "
+               "dispatching and would be blocked. Use the asynchronous call "
+               "(with a callback) here, or push SMARTASYNC_MODE_SYNC if the "
+               "operation does not need this loop",
+               name ? name : "operation");
+  return FALSE;
+}
+
+/*< private >
+ * _smartasync_wait_iterate:
+ * @self: a wait
+ * @cancellable: (nullable): abandons the wait
+ * @error: return location for the wait's own error
+ *
+ * Iterates the private context until the operation completed or @cancellable
+ * was cancelled, then pops it. When @blocking_done is set, only what is ready
+ * now is dispatched: a blocking implementation must have completed already.
+ *
+ * Returns: %TRUE if the operation completed
+ */
+gboolean
+_smartasync_wait_iterate (SmartasyncWait    *self,
+                            GCancellable      *cancellable,
+                            gboolean           blocking_done,
+                            GError           **error)
+{
+  g_return_val_if_fail (!self->waited, FALSE);
+  self->waited = TRUE;
+
+  if (self->context == NULL)
+    return _smartasync_set_would_block_error (self->name, error);
+
+  self->outer_waiting_for = self->state->waiting_for;
+  self->state->waiting_for = self->name ? self->name : "operation";
+  self->state->stall_reported = FALSE;
+
+  if (blocking_done)
+    {
+      while (!g_atomic_int_get (&self->completed) &&
+             g_main_context_iteration (self->context, FALSE))
+        ;
+    }
+  else
+    iterate_until_complete (self, cancellable);
+
+  drain_tracked_tasks (self);
+  dispatch_ready_leftovers (self);
+  pop_context (self);
+  self->state->waiting_for = self->outer_waiting_for;
+
+  if (g_atomic_int_get (&self->completed))
+    return TRUE;
+
+  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+    g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                 "Blocking implementation of “%s” returned without completing its GTask",
+                 self->name ? self->name : "operation");
+  return FALSE;
+}
+
+/*< private >
+ * _smartasync_wait_watch_task:
+ * @self: a wait that failed
+ * @task: the task that was to complete it
+ *
+ * Lets an abandoned wait go when @task is finalized without calling back
+ * (an implementation that dropped its task), instead of leaking it. If the
+ * task does complete later, its callback releases the wait as usual and
+ * removes the watch. Both happen on the waiting thread, which dispatches
+ * the task's callback.
+ */
+void
+_smartasync_wait_watch_task (SmartasyncWait *self,
+                               GTask            *task)
+{
+  if (!g_atomic_int_get (&self->completed))
+    {
+      self->watching_task = TRUE;
+      g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
+    }
+}
+
+/*< private >
+ * _smartasync_wait_get_result:
+ *
+ * Returns: (transfer none) (nullable): the result received so far
+ */
+GAsyncResult *
+_smartasync_wait_get_result (SmartasyncWait *self)
+{
+  return self->result;
+}
