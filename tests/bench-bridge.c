@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-/* Every row runs ROUNDS rounds of N calls and reports the median cost of one
+/* Every row runs BENCH_ROUNDS rounds of N calls and reports the median cost of one
  * call, in nanoseconds, with its ratio to baselines measured in the same run
  * (ratio = ns/call ÷ baseline ns/call: above 1 is slower than the baseline).
  * Rounds are interleaved across rows, so that drift of a noisy machine hits
@@ -21,19 +21,14 @@
  * so they mostly measure the scheduler: on a loaded machine they vary by 2-3x
  * from run to run, and their ratios are only meaningful within one run. */
 
-#define _POSIX_C_SOURCE 200809L  /* clock_gettime() under -std=c11 */
-
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench-util.h"
 #include "test-util.h"
 
-#define ROUNDS 7
-#define MAX_BASELINES 2
-#define QUICK_DIVISOR 100
 #define QUICK_MIN_CALLS 20
+#define SYNC_WAIT_TARGET_NS 750.0
 
 typedef struct
 {
@@ -94,32 +89,9 @@ struct _Case
   IssueFunc   issue;        /* for run_chain() */
   gboolean    in_loop;      /* run from an idle of a running loop */
   guint       calls;        /* per round, in a full run */
-  CaseId      baselines[MAX_BASELINES];
+  guint       baselines[BENCH_MAX_BASELINES];   /* CaseIds */
 };
 
-typedef struct
-{
-  guint  calls;
-  double rounds[ROUNDS];    /* ns per call */
-  double median;
-} Result;
-
-static inline gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
-
-static inline void
-check (Fixture  *fx,
-       gboolean  ok)
-{
-  if (G_UNLIKELY (!ok))
-    fx->failures++;
-}
 
 /* Implementations and plain functions */
 
@@ -131,15 +103,6 @@ immediate_impl (GTask        *task,
                 gpointer      user_data)
 {
   g_task_return_boolean (task, TRUE);
-}
-
-static void
-double_thread_func (GTask        *task,
-                    gpointer      source_object,
-                    gpointer      task_data,
-                    GCancellable *cancellable)
-{
-  g_task_return_int (task, 2 * g_variant_get_int32 (task_data));
 }
 
 /* A GIO-style _async function that completes at once (on the next
@@ -185,13 +148,13 @@ run_empty (const Case *c,
            Fixture    *fx,
            guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   guint acc = 0;
 
   for (guint i = 0; i < n; i++)
     acc += empty_call ();
   fx->sink += acc;
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -199,13 +162,13 @@ run_current_source (const Case *c,
                     Fixture    *fx,
                     guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   guint acc = 0;
 
   for (guint i = 0; i < n; i++)
     acc += g_main_current_source () != NULL;
-  check (fx, acc == (c->in_loop ? n : 0));
-  return now_ns () - start;
+  bench_check (&fx->failures, acc == (c->in_loop ? n : 0));
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -213,13 +176,13 @@ run_detect (const Case *c,
             Fixture    *fx,
             guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   guint acc = 0;
 
   for (guint i = 0; i < n; i++)
     acc += smartasync_in_async_context ();
-  check (fx, acc == (c->in_loop ? n : 0));
-  return now_ns () - start;
+  bench_check (&fx->failures, acc == (c->in_loop ? n : 0));
+  return bench_now_ns () - start;
 }
 
 /* 2. Sync context, async implementation */
@@ -264,16 +227,16 @@ run_new_context (const Case *c,
                  Fixture    *fx,
                  guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
       GMainContext *context = g_main_context_new ();
 
-      check (fx, wait_on_context (context));
+      bench_check (&fx->failures, wait_on_context (context));
       g_main_context_unref (context);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -281,11 +244,11 @@ run_reused_context (const Case *c,
                     Fixture    *fx,
                     guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
-    check (fx, wait_on_context (fx->reused_context));
-  return now_ns () - start;
+    bench_check (&fx->failures, wait_on_context (fx->reused_context));
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -293,11 +256,12 @@ run_sync_async (const Case *c,
                 Fixture    *fx,
                 guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
-    check (fx, smartasync_operation_call_sync_boolean (fx->op_async, NULL, NULL, NULL, NULL));
-  return now_ns () - start;
+    bench_check (&fx->failures,
+                 smartasync_operation_call_sync_boolean (fx->op_async, NULL, NULL, NULL, NULL));
+  return bench_now_ns () - start;
 }
 
 /* 3. Sync context, blocking implementation */
@@ -307,11 +271,11 @@ run_direct (const Case *c,
             Fixture    *fx,
             guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
-    check (fx, direct_double (fx->args) == 42);
-  return now_ns () - start;
+    bench_check (&fx->failures, direct_double (fx->args) == 42);
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -319,18 +283,18 @@ run_thread_sync (const Case *c,
                  Fixture    *fx,
                  guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
       GTask *task = g_task_new (NULL, NULL, NULL, NULL);
 
       g_task_set_task_data (task, fx->args, NULL);
-      g_task_run_in_thread_sync (task, double_thread_func);
-      check (fx, g_task_propagate_int (task, NULL) == 42);
+      g_task_run_in_thread_sync (task, bench_double_thread_func);
+      bench_check (&fx->failures, g_task_propagate_int (task, NULL) == 42);
       g_object_unref (task);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -338,12 +302,13 @@ run_sync_blocking (const Case *c,
                    Fixture    *fx,
                    guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
-    check (fx, smartasync_operation_call_sync_int (fx->op_blocking, NULL, fx->args,
-                                                   NULL, NULL) == 42);
-  return now_ns () - start;
+    bench_check (&fx->failures,
+                 smartasync_operation_call_sync_int (fx->op_blocking, NULL, fx->args,
+                                                     NULL, NULL) == 42);
+  return bench_now_ns () - start;
 }
 
 /* 4. and 5. Chains in a running loop: each callback issues the next call */
@@ -364,14 +329,14 @@ static void
 chain_step (Chain    *chain,
             gboolean  ok)
 {
-  check (chain->fx, ok);
+  bench_check (&chain->fx->failures, ok);
   if (++chain->done < chain->n)
     {
       chain->issue (chain);
       return;
     }
 
-  chain->end = now_ns ();
+  chain->end = bench_now_ns ();
   g_main_loop_quit (chain->loop);
 }
 
@@ -380,7 +345,7 @@ chain_start (gpointer data)
 {
   Chain *chain = data;
 
-  chain->start = now_ns ();
+  chain->start = bench_now_ns ();
   chain->issue (chain);
   return G_SOURCE_REMOVE;
 }
@@ -447,7 +412,7 @@ issue_raw_thread (Chain *chain)
   GTask *task = g_task_new (NULL, NULL, raw_thread_done, chain);
 
   g_task_set_task_data (task, chain->fx->args, NULL);
-  g_task_run_in_thread (task, double_thread_func);
+  g_task_run_in_thread (task, bench_double_thread_func);
   g_object_unref (task);
 }
 
@@ -482,17 +447,18 @@ run_smart_sync_async (const Case *c,
                       Fixture    *fx,
                       guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
       GTask *task = smartasync_operation_call (fx->op_async, NULL, NULL, NULL, NULL, NULL);
 
-      check (fx, smartasync_operation_call_finish_boolean (fx->op_async,
-                                                           G_ASYNC_RESULT (task), NULL));
+      bench_check (&fx->failures,
+                   smartasync_operation_call_finish_boolean (fx->op_async,
+                                                             G_ASYNC_RESULT (task), NULL));
       g_object_unref (task);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -500,18 +466,19 @@ run_smart_sync_blocking (const Case *c,
                          Fixture    *fx,
                          guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
       GTask *task = smartasync_operation_call (fx->op_blocking, NULL, fx->args,
                                                NULL, NULL, NULL);
 
-      check (fx, smartasync_operation_call_finish_int (fx->op_blocking,
-                                                       G_ASYNC_RESULT (task), NULL) == 42);
+      bench_check (&fx->failures,
+                   smartasync_operation_call_finish_int (fx->op_blocking,
+                                                         G_ASYNC_RESULT (task), NULL) == 42);
       g_object_unref (task);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static void
@@ -537,16 +504,16 @@ run_wait_macro (const Case *c,
                 Fixture    *fx,
                 guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
       GAsyncResult *result = SMARTASYNC_WAIT (NULL, NULL, immediate_async, NULL);
 
-      check (fx, result != NULL && immediate_finish (result, NULL));
+      bench_check (&fx->failures, result != NULL && immediate_finish (result, NULL));
       g_clear_object (&result);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -554,7 +521,7 @@ run_waiter (const Case *c,
             Fixture    *fx,
             guint       n)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < n; i++)
     {
@@ -563,11 +530,11 @@ run_waiter (const Case *c,
 
       immediate_async (NULL, smartasync_waiter_callback, waiter);
       result = smartasync_waiter_wait (waiter, NULL, NULL);
-      check (fx, result != NULL && immediate_finish (result, NULL));
+      bench_check (&fx->failures, result != NULL && immediate_finish (result, NULL));
       g_clear_object (&result);
       g_object_unref (waiter);
     }
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 /* The table */
@@ -673,213 +640,32 @@ run_case (const Case *c,
   return round.elapsed;
 }
 
-static int
-compare_doubles (const void *a,
-                 const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-median (const double *values)
-{
-  double sorted[ROUNDS];
-
-  memcpy (sorted, values, sizeof sorted);
-  qsort (sorted, ROUNDS, sizeof (double), compare_doubles);
-  return sorted[ROUNDS / 2];
-}
-
 static void
-run_all (Fixture  *fx,
-         gboolean  quick,
-         Result   *results)
+run_all (Fixture    *fx,
+         gboolean    quick,
+         BenchTable *table)
 {
+  guint calls[N_CASES];
+
   for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
     {
-      guint calls = quick ? cases[id].calls / QUICK_DIVISOR : cases[id].calls;
+      guint row = bench_table_add (table, cases[id].section, cases[id].name,
+                                   cases[id].baselines);
 
-      results[id].calls = MAX (calls, QUICK_MIN_CALLS);
-      run_case (&cases[id], fx, MAX (results[id].calls / 10, 1));  /* warm up */
+      g_assert (row == id);
+      calls[id] = MAX (quick ? cases[id].calls / BENCH_QUICK_DIVISOR : cases[id].calls,
+                       QUICK_MIN_CALLS);
+      bench_table_set_calls (table, id, calls[id]);
+      run_case (&cases[id], fx, MAX (calls[id] / 10, 1));  /* warm up */
     }
 
   /* Interleaved rounds: a slow spell of the machine hits every row. */
-  for (guint r = 0; r < ROUNDS; r++)
+  for (guint r = 0; r < BENCH_ROUNDS; r++)
     for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
-      results[id].rounds[r] =
-        (double) run_case (&cases[id], fx, results[id].calls) / results[id].calls;
+      bench_table_set_round (table, id, r,
+                             (double) run_case (&cases[id], fx, calls[id]) / calls[id]);
 
-  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
-    results[id].median = median (results[id].rounds);
-}
-
-/* Output */
-
-#define NAME_W 40
-#define NS_W 16
-#define BASE_W 40
-
-static double
-ratio (const Result *results,
-       CaseId        id,
-       CaseId        baseline)
-{
-  double base = results[baseline].median;
-
-  return base > 0 ? results[id].median / base : 0;
-}
-
-static void
-print_header (gboolean quick)
-{
-  printf ("smartasync-glib %s benchmark: GLib %u.%u.%u (built against %d.%d.%d), nproc %u\n",
-          SMARTASYNC_VERSION_S, glib_major_version, glib_minor_version, glib_micro_version,
-          GLIB_MAJOR_VERSION, GLIB_MINOR_VERSION, GLIB_MICRO_VERSION,
-          g_get_num_processors ());
-  printf ("%s run: ns/call is the median of %d rounds of N calls; "
-          "ratio = ns/call / baseline ns/call (>1 is slower)\n\n",
-          quick ? "quick" : "full", ROUNDS);
-  printf ("%-*s | %*s | %-*s | %s\n", NAME_W, "name", NS_W, "ns/call (median)",
-          BASE_W, "baseline", "ratio");
-}
-
-static void
-print_rule (void)
-{
-  char rule[NAME_W + NS_W + BASE_W + 16];
-
-  memset (rule, '-', sizeof rule - 1);
-  rule[sizeof rule - 1] = '\0';
-  printf ("%s\n", rule);
-}
-
-static void
-print_case (const Result *results,
-            CaseId        id)
-{
-  const Case *c = &cases[id];
-
-  printf ("%-*s | %*.1f | ", NAME_W, c->name, NS_W, results[id].median);
-  if (c->baselines[0] == CASE_NONE)
-    {
-      printf ("%-*s | %s\n", BASE_W, "(baseline)", "-");
-      return;
-    }
-
-  printf ("%-*s | %.2fx\n", BASE_W, cases[c->baselines[0]].name,
-          ratio (results, id, c->baselines[0]));
-  for (guint b = 1; b < MAX_BASELINES && c->baselines[b] != CASE_NONE; b++)
-    printf ("%-*s | %*s | %-*s | %.2fx\n", NAME_W, "", NS_W, "", BASE_W,
-            cases[c->baselines[b]].name, ratio (results, id, c->baselines[b]));
-}
-
-static void
-print_table (const Result *results)
-{
-  const char *section = NULL;
-
-  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
-    {
-      if (g_strcmp0 (section, cases[id].section) != 0)
-        {
-          section = cases[id].section;
-          print_rule ();
-          printf ("%s\n", section);
-        }
-      print_case (results, id);
-    }
-  print_rule ();
-}
-
-static void
-append_json_string (GString    *out,
-                    const char *s)
-{
-  g_string_append_c (out, '"');
-  for (; *s != '\0'; s++)
-    {
-      if (*s == '"' || *s == '\\')
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *s);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-append_json_number (GString *out,
-                    double   value)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.3f", value));
-}
-
-static void
-append_json_baselines (GString      *out,
-                       const Result *results,
-                       CaseId        id)
-{
-  g_string_append (out, ", \"baselines\": [");
-  for (guint b = 0; b < MAX_BASELINES && cases[id].baselines[b] != CASE_NONE; b++)
-    {
-      CaseId base = cases[id].baselines[b];
-
-      g_string_append (out, b > 0 ? ", {\"name\": " : "{\"name\": ");
-      append_json_string (out, cases[base].name);
-      g_string_append (out, ", \"ns_per_call\": ");
-      append_json_number (out, results[base].median);
-      g_string_append (out, ", \"ratio\": ");
-      append_json_number (out, ratio (results, id, base));
-      g_string_append_c (out, '}');
-    }
-  g_string_append_c (out, ']');
-}
-
-static void
-append_json_row (GString      *out,
-                 const Result *results,
-                 CaseId        id)
-{
-  g_string_append (out, "    {\"section\": ");
-  append_json_string (out, cases[id].section);
-  g_string_append (out, ", \"name\": ");
-  append_json_string (out, cases[id].name);
-  g_string_append_printf (out, ", \"calls_per_round\": %u, \"ns_per_call\": ",
-                          results[id].calls);
-  append_json_number (out, results[id].median);
-  g_string_append (out, ", \"rounds_ns_per_call\": [");
-  for (guint r = 0; r < ROUNDS; r++)
-    {
-      if (r > 0)
-        g_string_append (out, ", ");
-      append_json_number (out, results[id].rounds[r]);
-    }
-  g_string_append_c (out, ']');
-  append_json_baselines (out, results, id);
-  g_string_append (out, id + 1 < N_CASES ? "},\n" : "}\n");
-}
-
-static gboolean
-write_json (const char    *path,
-            gboolean       quick,
-            const Result  *results,
-            GError       **error)
-{
-  g_autoptr(GString) out = g_string_new ("{\n");
-
-  g_string_append_printf (out, "  \"glib_version\": \"%u.%u.%u\",\n",
-                          glib_major_version, glib_minor_version, glib_micro_version);
-  g_string_append_printf (out, "  \"smartasync_version\": \"%s\",\n", SMARTASYNC_VERSION_S);
-  g_string_append_printf (out, "  \"nproc\": %u,\n  \"quick\": %s,\n  \"rounds\": %d,\n",
-                          g_get_num_processors (), quick ? "true" : "false", ROUNDS);
-  g_string_append (out, "  \"rows\": [\n");
-  for (CaseId id = CASE_NONE + 1; id < N_CASES; id++)
-    append_json_row (out, results, id);
-  g_string_append (out, "  ]\n}\n");
-
-  return g_file_set_contents (path, out->str, out->len, error);
+  bench_table_finish (table);
 }
 
 /* Setup */
@@ -911,58 +697,44 @@ fixture_clear (Fixture *fx)
   g_clear_pointer (&fx->args, g_variant_unref);
 }
 
-static gboolean
-parse_options (int        *argc,
-               char     ***argv,
-               gboolean   *quick,
-               char      **json_path)
-{
-  GOptionEntry entries[] = {
-    { "quick", 0, 0, G_OPTION_ARG_NONE, quick, "Small N: a smoke run", NULL },
-    { "json", 0, 0, G_OPTION_ARG_FILENAME, json_path, "Also write the rows as JSON", "FILE" },
-    G_OPTION_ENTRY_NULL
-  };
-  g_autoptr(GOptionContext) context = g_option_context_new ("- smartasync-glib benchmark");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("bench-bridge: %s\n", error->message);
-      return FALSE;
-    }
-
-  if (g_strcmp0 (g_getenv ("SMARTASYNC_TEST_QUICK"), "1") == 0)
-    *quick = TRUE;
-  return TRUE;
-}
-
 int
 main (int    argc,
       char **argv)
 {
   gboolean quick = FALSE;
   g_autofree char *json_path = NULL;
-  g_autoptr(GError) error = NULL;
-  Result results[N_CASES] = { { 0 } };
+  g_autoptr(BenchTable) table = bench_table_new ("ns/call (median)", 16, 1, "ns_per_call");
+  GString *json;
   Fixture fx;
 
-  if (!parse_options (&argc, &argv, &quick, &json_path))
+  if (!bench_parse_options (&argc, &argv, "bench-bridge", "- smartasync-glib benchmark",
+                            &quick, &json_path))
     return 2;
 
   fixture_init (&fx);
-  print_header (quick);
+  bench_print_title ("benchmark");
+  printf ("%s run: ns/call is the median of %d rounds of N calls; "
+          "ratio = ns/call / baseline ns/call (>1 is slower)\n\n",
+          quick ? "quick" : "full", BENCH_ROUNDS);
   fflush (stdout);
-  run_all (&fx, quick, results);
-  print_table (results);
+  run_all (&fx, quick, table);
+  bench_table_print (table);
 
-  if (json_path != NULL && !write_json (json_path, quick, results, &error))
-    g_printerr ("bench-bridge: could not write %s: %s\n", json_path, error->message);
-  if (fx.failures > 0)
-    g_printerr ("bench-bridge: %u calls returned a wrong result\n", fx.failures);
+  printf ("\n");
+  bench_print_target ("Sync wait, call_sync_boolean",
+                      bench_table_get_median (table, CASE_SYNC_ASYNC),
+                      SYNC_WAIT_TARGET_NS, "ns/call");
+  bench_print_target ("Sync wait, SMARTASYNC_WAIT",
+                      bench_table_get_median (table, CASE_WAIT_MACRO),
+                      SYNC_WAIT_TARGET_NS, "ns/call");
+
+  json = bench_json_begin (quick);
+  bench_json_target (json, "target_sync_wait_ns",
+                     bench_table_get_median (table, CASE_SYNC_ASYNC), SYNC_WAIT_TARGET_NS);
+  bench_json_table (json, "rows", table);
 
   fixture_clear (&fx);
   smartasync_reset ();
 
-  return (fx.failures > 0 || error != NULL) ? 1 : 0;
+  return bench_finish ("bench-bridge", json_path, json, fx.failures);
 }

@@ -11,7 +11,8 @@
  *    every caller joins the one run. The time from the first call to the last
  *    callback, minus that of a run with a single caller, divided by N - 1, is
  *    the cost of an extra waiter. The baseline does the same with N raw
- *    GTasks: created in one idle, completed from the next.
+ *    GTasks: created in one idle, completed from the next, each freed once
+ *    it has called back (as the lock frees the task of each waiter).
  *
  * 2. What does a SmartasyncBatch gain over N synchronous calls made one by
  *    one, from plain code with no loop? With an implementation that takes
@@ -20,9 +21,9 @@
  *    baseline is the hand-written equivalent of a batch: N raw GTasks on a
  *    pushed context, iterated until all have called back.
  *
- * Every row is the median of ROUNDS rounds, interleaved across rows, so that
- * drift of a noisy machine hits a row and its baselines alike; ratio = ns ÷
- * baseline ns (above 1 is slower than the baseline).
+ * Every row is the median of BENCH_ROUNDS rounds, interleaved across rows,
+ * so that drift of a noisy machine hits a row and its baselines alike;
+ * ratio = ns ÷ baseline ns (above 1 is slower than the baseline).
  *
  *   bench-lock             the full table
  *   bench-lock --quick     a smoke run: small N, every measurement made
@@ -32,18 +33,12 @@
  * asserted; the exit status is non-zero only when a call returned a wrong
  * result or the JSON file could not be written. */
 
-#define _POSIX_C_SOURCE 200809L  /* clock_gettime() under -std=c11 */
-
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench-util.h"
 #include "test-util.h"
 
-#define ROUNDS 7
-#define MAX_BASELINES 2
-#define QUICK_DIVISOR 100
 #define N_WAITERS 10000
 #define N_BATCH 1000
 #define SINGLE_RUNS 200          /* runs of one waiter averaged per round */
@@ -63,23 +58,6 @@ typedef struct
   guint                single_runs;
   guint                failures;      /* calls that returned a wrong result */
 } Fixture;
-
-static inline gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
-
-static inline void
-check (Fixture  *fx,
-       gboolean  ok)
-{
-  if (G_UNLIKELY (!ok))
-    fx->failures++;
-}
 
 /* Implementations */
 
@@ -169,7 +147,7 @@ typedef struct
   guint           n;
   guint           done;
   gboolean        raw;
-  GPtrArray      *tasks;          /* raw GTasks, until completed */
+  GPtrArray      *tasks;          /* raw GTasks (owned), until completed */
   GCancellable  **cancellables;   /* one per waiter, or NULL */
   gint64          start;
   gint64          end;
@@ -180,11 +158,11 @@ static void
 round_callback_done (Round    *round,
                      gboolean  ok)
 {
-  check (round->fx, ok);
+  bench_check (&round->fx->failures, ok);
   if (++round->done < round->n)
     return;
 
-  round->end = now_ns ();
+  round->end = bench_now_ns ();
   g_main_loop_quit (round->loop);
 }
 
@@ -209,13 +187,19 @@ lock_waiter_done (GObject      *source_object,
                        g_value_get_int (&value) == 42);
 }
 
+/* Each task is freed as soon as it has called back, as the lock frees the
+ * task of each of its waiters: freeing them all after the last callback
+ * would leave their finalization out of the baseline's timing. */
 static gboolean
 complete_raw_tasks (gpointer data)
 {
   Round *round = data;
 
   for (guint i = 0; i < round->tasks->len; i++)
-    g_task_return_boolean (g_ptr_array_index (round->tasks, i), TRUE);
+    {
+      g_task_return_boolean (g_ptr_array_index (round->tasks, i), TRUE);
+      g_object_unref (g_ptr_array_index (round->tasks, i));
+    }
   g_ptr_array_set_size (round->tasks, 0);
   return G_SOURCE_REMOVE;
 }
@@ -228,7 +212,7 @@ round_start (gpointer data)
   Round *round = data;
   Fixture *fx = round->fx;
 
-  round->start = now_ns ();
+  round->start = bench_now_ns ();
   if (round->raw)
     {
       for (guint i = 0; i < round->n; i++)
@@ -256,7 +240,7 @@ run_round (Fixture  *fx,
   guint executions = smartasync_lock_get_executions (fx->lock);
   guint joins = smartasync_lock_get_joins (fx->lock);
 
-  round.tasks = g_ptr_array_new_full (raw ? n : 0, g_object_unref);
+  round.tasks = g_ptr_array_new_full (raw ? n : 0, NULL);
   if (cancellables)
     {
       /* Created outside the timing: the caller owns them anyway. */
@@ -269,8 +253,8 @@ run_round (Fixture  *fx,
   g_main_loop_run (round.loop);
 
   if (!raw)
-    check (fx, smartasync_lock_get_executions (fx->lock) == executions + 1 &&
-               smartasync_lock_get_joins (fx->lock) == joins + n - 1);
+    bench_check (&fx->failures, smartasync_lock_get_executions (fx->lock) == executions + 1 &&
+                                smartasync_lock_get_joins (fx->lock) == joins + n - 1);
   for (guint i = 0; cancellables && i < n; i++)
     g_object_unref (round.cancellables[i]);
   g_free (round.cancellables);
@@ -327,29 +311,31 @@ static gint64
 run_one_by_one (Fixture             *fx,
                 SmartasyncOperation *op)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
 
   for (guint i = 0; i < fx->n_batch; i++)
-    check (fx, smartasync_operation_call_sync_boolean (op, NULL, NULL, NULL, NULL));
-  return now_ns () - start;
+    bench_check (&fx->failures,
+                 smartasync_operation_call_sync_boolean (op, NULL, NULL, NULL, NULL));
+  return bench_now_ns () - start;
 }
 
 static gint64
 run_batch (Fixture             *fx,
            SmartasyncOperation *op)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   SmartasyncBatch *batch = smartasync_batch_new ();
 
   for (guint i = 0; i < fx->n_batch; i++)
     smartasync_batch_add (batch, op, NULL, NULL);
-  check (fx, smartasync_batch_wait (batch, NULL, NULL));
+  bench_check (&fx->failures, smartasync_batch_wait (batch, NULL, NULL));
   for (guint i = 0; i < fx->n_batch; i++)
-    check (fx, smartasync_operation_call_finish_boolean (op, smartasync_batch_get_result (batch, i),
-                                                         NULL));
+    bench_check (&fx->failures,
+                 smartasync_operation_call_finish_boolean (op, smartasync_batch_get_result (batch, i),
+                                                           NULL));
   smartasync_batch_close (batch);
   g_object_unref (batch);
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 typedef struct
@@ -365,7 +351,7 @@ raw_batch_done (GObject      *source_object,
 {
   RawBatch *raw = data;
 
-  check (raw->fx, g_task_propagate_boolean (G_TASK (result), NULL));
+  bench_check (&raw->fx->failures, g_task_propagate_boolean (G_TASK (result), NULL));
   raw->done++;
 }
 
@@ -375,7 +361,7 @@ static gint64
 run_raw_batch (Fixture        *fx,
                SmartasyncFunc  impl)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   RawBatch raw = { fx, 0 };
 
   g_main_context_push_thread_default (fx->raw_context);
@@ -389,7 +375,7 @@ run_raw_batch (Fixture        *fx,
   while (raw.done < fx->n_batch)
     g_main_context_iteration (fx->raw_context, TRUE);
   g_main_context_pop_thread_default (fx->raw_context);
-  return now_ns () - start;
+  return bench_now_ns () - start;
 }
 
 static gint64
@@ -475,14 +461,8 @@ typedef struct
   MeasureId   measure;
   MeasureId   minus;
   Unit        unit;
-  RowId       baselines[MAX_BASELINES];
+  guint       baselines[BENCH_MAX_BASELINES];   /* RowIds */
 } Row;
-
-typedef struct
-{
-  double rounds[ROUNDS];
-  double median;
-} Result;
 
 #define S_LOCK   "1. SmartasyncLock: N waiters on one key, in a running loop"
 #define S_TIMER  "2. N calls from sync code, implementation completing after 1 ms"
@@ -537,30 +517,20 @@ row_value (const Fixture *fx,
 
 /* Running */
 
-static int
-compare_doubles (const void *a,
-                 const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-median (const double *values)
-{
-  double sorted[ROUNDS];
-
-  memcpy (sorted, values, sizeof sorted);
-  qsort (sorted, ROUNDS, sizeof (double), compare_doubles);
-  return sorted[ROUNDS / 2];
-}
-
 static void
-run_all (Fixture *fx,
-         Result  *results)
+run_all (Fixture    *fx,
+         BenchTable *table)
 {
+  static const char *const units[] = { "run", "extra_waiter", "call" };
   gint64 times[N_MEASURES];
+
+  for (RowId id = ROW_NONE + 1; id < N_ROWS; id++)
+    {
+      guint row = bench_table_add (table, rows[id].section, rows[id].name, rows[id].baselines);
+
+      g_assert (row == id);
+      bench_table_set_unit (table, id, units[rows[id].unit]);
+    }
 
   /* Warm up: every path once, caches and the private context created. */
   for (MeasureId m = 0; m < N_MEASURES; m++)
@@ -568,202 +538,32 @@ run_all (Fixture *fx,
 
   /* A round takes every measure once, so that the rows derived from two
    * measures (extra waiters) pair measures taken at the same time. */
-  for (guint r = 0; r < ROUNDS; r++)
+  for (guint r = 0; r < BENCH_ROUNDS; r++)
     {
       for (MeasureId m = 0; m < N_MEASURES; m++)
         times[m] = measures[m] (fx);
       for (RowId id = ROW_NONE + 1; id < N_ROWS; id++)
-        results[id].rounds[r] = row_value (fx, &rows[id], times);
+        bench_table_set_round (table, id, r, row_value (fx, &rows[id], times));
     }
 
-  for (RowId id = ROW_NONE + 1; id < N_ROWS; id++)
-    results[id].median = median (results[id].rounds);
+  bench_table_finish (table);
 }
 
 /* Output */
 
-#define NAME_W 40
-#define NS_W 12
-#define BASE_W 40
-
-static double
-ratio (const Result *results,
-       RowId         id,
-       RowId         baseline)
-{
-  double base = results[baseline].median;
-
-  return base > 0 ? results[id].median / base : 0;
-}
-
 static void
-print_header (const Fixture *fx,
-              gboolean       quick)
+print_verdict (const BenchTable *table)
 {
-  printf ("smartasync-glib %s lock and batch benchmark: GLib %u.%u.%u, nproc %u\n",
-          SMARTASYNC_VERSION_S, glib_major_version, glib_minor_version, glib_micro_version,
-          g_get_num_processors ());
-  printf ("%s run: N = %u waiters (single-waiter runs averaged over %u), N = %u batched calls;\n"
-          "ns is the median of %d rounds; ratio = ns / baseline ns (>1 is slower)\n\n",
-          quick ? "quick" : "full", fx->n_waiters, fx->single_runs, fx->n_batch, ROUNDS);
-  printf ("%-*s | %*s | %-*s | %s\n", NAME_W, "name", NS_W, "ns (median)",
-          BASE_W, "baseline", "ratio");
-}
-
-static void
-print_rule (void)
-{
-  char rule[NAME_W + NS_W + BASE_W + 16];
-
-  memset (rule, '-', sizeof rule - 1);
-  rule[sizeof rule - 1] = '\0';
-  printf ("%s\n", rule);
-}
-
-/* Two decimals, or two significant digits for the tiny ratios of a batch
- * against calls made one by one. */
-static void
-print_ratio (double value)
-{
-  printf (value >= 0.1 || value == 0 ? "%.2fx\n" : "%.2gx\n", value);
-}
-
-static void
-print_row (const Result *results,
-           RowId         id)
-{
-  const Row *row = &rows[id];
-
-  printf ("%-*s | %*.1f | ", NAME_W, row->name, NS_W, results[id].median);
-  if (row->baselines[0] == ROW_NONE)
-    {
-      printf ("%-*s | %s\n", BASE_W, "(baseline)", "-");
-      return;
-    }
-
-  printf ("%-*s | ", BASE_W, rows[row->baselines[0]].name);
-  print_ratio (ratio (results, id, row->baselines[0]));
-  for (guint b = 1; b < MAX_BASELINES && row->baselines[b] != ROW_NONE; b++)
-    {
-      printf ("%-*s | %*s | %-*s | ", NAME_W, "", NS_W, "", BASE_W, rows[row->baselines[b]].name);
-      print_ratio (ratio (results, id, row->baselines[b]));
-    }
-}
-
-static void
-print_table (const Result *results)
-{
-  const char *section = NULL;
-
-  for (RowId id = ROW_NONE + 1; id < N_ROWS; id++)
-    {
-      if (g_strcmp0 (section, rows[id].section) != 0)
-        {
-          section = rows[id].section;
-          print_rule ();
-          printf ("%s\n", section);
-        }
-      print_row (results, id);
-    }
-  print_rule ();
-}
-
-static void
-print_verdict (const Result *results)
-{
-  double extra = results[ROW_LOCK_EXTRA].median;
+  double extra = bench_table_get_median (table, ROW_LOCK_EXTRA);
+  double batch = bench_table_get_median (table, ROW_TIMER_BATCH);
 
   printf ("\nPer extra waiter: %.0f ns (%.0f ns with a GCancellable each); "
           "floor %.0f ns: %s; target %.0f ns: %s\n",
-          extra, results[ROW_LOCK_EXTRA_CANCELLABLE].median,
+          extra, bench_table_get_median (table, ROW_LOCK_EXTRA_CANCELLABLE),
           EXTRA_WAITER_FLOOR_NS, extra < EXTRA_WAITER_FLOOR_NS ? "met" : "NOT met",
           EXTRA_WAITER_TARGET_NS, extra <= EXTRA_WAITER_TARGET_NS ? "met" : "NOT met");
   printf ("Batch of 1 ms calls: %.1fx as fast as one by one\n",
-          results[ROW_TIMER_BATCH].median > 0
-          ? results[ROW_TIMER_SYNC].median / results[ROW_TIMER_BATCH].median : 0);
-}
-
-static void
-append_json_string (GString    *out,
-                    const char *s)
-{
-  g_string_append_c (out, '"');
-  for (; *s != '\0'; s++)
-    {
-      if (*s == '"' || *s == '\\')
-        g_string_append_c (out, '\\');
-      g_string_append_c (out, *s);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-append_json_number (GString *out,
-                    double   value)
-{
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.3f", value));
-}
-
-static void
-append_json_row (GString      *out,
-                 const Result *results,
-                 RowId         id)
-{
-  static const char *const units[] = { "run", "extra_waiter", "call" };
-
-  g_string_append (out, "    {\"section\": ");
-  append_json_string (out, rows[id].section);
-  g_string_append (out, ", \"name\": ");
-  append_json_string (out, rows[id].name);
-  g_string_append_printf (out, ", \"unit\": \"%s\", \"ns\": ", units[rows[id].unit]);
-  append_json_number (out, results[id].median);
-  g_string_append (out, ", \"rounds_ns\": [");
-  for (guint r = 0; r < ROUNDS; r++)
-    {
-      if (r > 0)
-        g_string_append (out, ", ");
-      append_json_number (out, results[id].rounds[r]);
-    }
-  g_string_append (out, "], \"baselines\": [");
-  for (guint b = 0; b < MAX_BASELINES && rows[id].baselines[b] != ROW_NONE; b++)
-    {
-      RowId base = rows[id].baselines[b];
-
-      g_string_append (out, b > 0 ? ", {\"name\": " : "{\"name\": ");
-      append_json_string (out, rows[base].name);
-      g_string_append (out, ", \"ratio\": ");
-      append_json_number (out, ratio (results, id, base));
-      g_string_append_c (out, '}');
-    }
-  g_string_append (out, id + 1 < N_ROWS ? "]},\n" : "]}\n");
-}
-
-static gboolean
-write_json (const char     *path,
-            const Fixture  *fx,
-            gboolean        quick,
-            const Result   *results,
-            GError        **error)
-{
-  g_autoptr(GString) out = g_string_new ("{\n");
-
-  g_string_append_printf (out, "  \"glib_version\": \"%u.%u.%u\",\n",
-                          glib_major_version, glib_minor_version, glib_micro_version);
-  g_string_append_printf (out, "  \"smartasync_version\": \"%s\",\n", SMARTASYNC_VERSION_S);
-  g_string_append_printf (out, "  \"nproc\": %u,\n  \"quick\": %s,\n  \"rounds\": %d,\n",
-                          g_get_num_processors (), quick ? "true" : "false", ROUNDS);
-  g_string_append_printf (out, "  \"n_waiters\": %u,\n  \"n_batch\": %u,\n",
-                          fx->n_waiters, fx->n_batch);
-  g_string_append (out, "  \"extra_waiter_ns\": ");
-  append_json_number (out, results[ROW_LOCK_EXTRA].median);
-  g_string_append (out, ",\n  \"rows\": [\n");
-  for (RowId id = ROW_NONE + 1; id < N_ROWS; id++)
-    append_json_row (out, results, id);
-  g_string_append (out, "  ]\n}\n");
-
-  return g_file_set_contents (path, out->str, out->len, error);
+          batch > 0 ? bench_table_get_median (table, ROW_TIMER_SYNC) / batch : 0);
 }
 
 /* Setup */
@@ -779,8 +579,8 @@ fixture_init (Fixture  *fx,
   fx->op_immediate = smartasync_operation_new_async ("bench-immediate", immediate_impl,
                                                      NULL, NULL);
   fx->raw_context = g_main_context_new ();
-  fx->n_waiters = quick ? N_WAITERS / QUICK_DIVISOR : N_WAITERS;
-  fx->n_batch = quick ? N_BATCH / QUICK_DIVISOR : N_BATCH;
+  fx->n_waiters = quick ? N_WAITERS / BENCH_QUICK_DIVISOR : N_WAITERS;
+  fx->n_batch = quick ? N_BATCH / BENCH_QUICK_DIVISOR : N_BATCH;
   fx->single_runs = quick ? SINGLE_RUNS / 20 : SINGLE_RUNS;
 }
 
@@ -794,60 +594,41 @@ fixture_clear (Fixture *fx)
   g_clear_pointer (&fx->raw_context, g_main_context_unref);
 }
 
-static gboolean
-parse_options (int        *argc,
-               char     ***argv,
-               gboolean   *quick,
-               char      **json_path)
-{
-  GOptionEntry entries[] = {
-    { "quick", 0, 0, G_OPTION_ARG_NONE, quick, "Small N: a smoke run", NULL },
-    { "json", 0, 0, G_OPTION_ARG_FILENAME, json_path, "Also write the rows as JSON", "FILE" },
-    G_OPTION_ENTRY_NULL
-  };
-  g_autoptr(GOptionContext) context =
-    g_option_context_new ("- SmartasyncLock and SmartasyncBatch benchmark");
-  g_autoptr(GError) error = NULL;
-
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, argc, argv, &error))
-    {
-      g_printerr ("bench-lock: %s\n", error->message);
-      return FALSE;
-    }
-
-  if (g_strcmp0 (g_getenv ("SMARTASYNC_TEST_QUICK"), "1") == 0)
-    *quick = TRUE;
-  return TRUE;
-}
-
 int
 main (int    argc,
       char **argv)
 {
   gboolean quick = FALSE;
   g_autofree char *json_path = NULL;
-  g_autoptr(GError) error = NULL;
-  Result results[N_ROWS] = { { { 0 } } };
+  g_autoptr(BenchTable) table = bench_table_new ("ns (median)", 12, 1, "ns");
+  GString *json;
   Fixture fx;
 
-  if (!parse_options (&argc, &argv, &quick, &json_path))
+  if (!bench_parse_options (&argc, &argv, "bench-lock",
+                            "- SmartasyncLock and SmartasyncBatch benchmark",
+                            &quick, &json_path))
     return 2;
 
   fixture_init (&fx, quick);
-  print_header (&fx, quick);
+  bench_print_title ("lock and batch benchmark");
+  printf ("%s run: N = %u waiters (single-waiter runs averaged over %u), N = %u batched calls;\n"
+          "ns is the median of %d rounds; ratio = ns / baseline ns (>1 is slower)\n\n",
+          quick ? "quick" : "full", fx.n_waiters, fx.single_runs, fx.n_batch, BENCH_ROUNDS);
   fflush (stdout);
-  run_all (&fx, results);
-  print_table (results);
-  print_verdict (results);
+  run_all (&fx, table);
+  bench_table_print (table);
+  print_verdict (table);
 
-  if (json_path != NULL && !write_json (json_path, &fx, quick, results, &error))
-    g_printerr ("bench-lock: could not write %s: %s\n", json_path, error->message);
-  if (fx.failures > 0)
-    g_printerr ("bench-lock: %u calls returned a wrong result\n", fx.failures);
+  json = bench_json_begin (quick);
+  bench_json_uint (json, "n_waiters", fx.n_waiters);
+  bench_json_uint (json, "n_batch", fx.n_batch);
+  bench_json_number (json, "extra_waiter_ns", bench_table_get_median (table, ROW_LOCK_EXTRA));
+  bench_json_target (json, "target_extra_waiter_ns",
+                     bench_table_get_median (table, ROW_LOCK_EXTRA), EXTRA_WAITER_TARGET_NS);
+  bench_json_table (json, "rows", table);
 
   fixture_clear (&fx);
   smartasync_reset ();
 
-  return (fx.failures > 0 || error != NULL) ? 1 : 0;
+  return bench_finish ("bench-lock", json_path, json, fx.failures);
 }

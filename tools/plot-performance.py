@@ -20,7 +20,7 @@ import sys
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 MARKERS = ["circle", "square", "diamond", "triangle", "circle", "square"]
-WIDTH, HEIGHT = 1000, 470
+WIDTH, HEIGHT = 1000, 530
 PANEL_W, PANEL_H = 390, 300
 MARGIN_LEFT, MARGIN_TOP = 80, 70
 
@@ -148,10 +148,12 @@ def panel(svg, left, top, title, x_label, y_label, data, log_x, y_format):
         for x, v, low, high in points:
             svg.line(px(x), py(low), px(x), py(high), colour=colour, width=1.2)
             svg.marker(marker, px(x), py(v), colour)
-        ly = top + 14 + 18 * i
-        svg.line(left + 12, ly, left + 36, ly, colour=colour, width=2)
-        svg.marker(marker, left + 24, ly, colour)
-        svg.text(left + 44, ly + 4, name, size=11)
+        # The legend goes under the panel, two entries a line.
+        lx = left + (i % 2) * (PANEL_W / 2)
+        ly = top + PANEL_H + 66 + 20 * (i // 2)
+        svg.line(lx, ly, lx + 24, ly, colour=colour, width=2)
+        svg.marker(marker, lx + 12, ly, colour)
+        svg.text(lx + 32, ly + 4, name, size=11)
 
 
 def main():
@@ -176,7 +178,7 @@ def main():
           "calling threads, each with its own loop", "offloads per second (median of rounds)",
           series_of(report["throughput"], "threads", "ops_per_s"), False, si)
 
-    load = ", ".join(f"{x:.2f}" for x in report.get("loadavg", []))
+    load = ", ".join(f"{x:.2f}" for x in report.get("loadavg_start", report.get("loadavg", [])))
     svg.text(MARGIN_LEFT, HEIGHT - 14,
              f"smartasync-glib {report['smartasync_version']}, GLib {report['glib_version']}, "
              f"{report['nproc']} CPUs ({report['cpu_model']}), load average {load} at start; "
