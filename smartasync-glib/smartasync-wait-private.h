@@ -28,6 +28,9 @@ struct _SmartasyncWait
 };
 
 SmartasyncWait *_smartasync_wait_new               (const char      *name);
+void            _smartasync_wait_init              (SmartasyncWait  *self,
+                                                    const char      *name);
+void            _smartasync_wait_clear             (SmartasyncWait  *self);
 void            _smartasync_wait_unref             (SmartasyncWait  *self);
 gboolean        _smartasync_wait_complete          (SmartasyncWait  *self,
                                                     GAsyncResult    *result);

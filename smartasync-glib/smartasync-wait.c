@@ -31,11 +31,26 @@
 SmartasyncWait *
 _smartasync_wait_new (const char *name)
 {
-  SmartasyncThreadState *state = _smartasync_thread_state ();
   SmartasyncWait *self = g_new0 (SmartasyncWait, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   g_atomic_ref_count_inc (&self->ref_count);
+  _smartasync_wait_init (self, name);
+  return self;
+}
+
+/*< private >
+ * _smartasync_wait_init:
+ *
+ * Starts a wait embedded in another structure (SmartasyncWaiter), whose
+ * owner manages its lifetime and ends it with _smartasync_wait_clear().
+ */
+void
+_smartasync_wait_init (SmartasyncWait *self,
+                       const char     *name)
+{
+  SmartasyncThreadState *state = _smartasync_thread_state ();
+
   self->state = state;
   self->name = name;
 
@@ -46,8 +61,6 @@ _smartasync_wait_new (const char *name)
       state->wait_depth++;
       self->tracked_at_start = state->tracked_pending;
     }
-
-  return self;
 }
 
 static void
@@ -62,13 +75,19 @@ release_if_never_completed (gpointer  data,
 }
 
 void
+_smartasync_wait_clear (SmartasyncWait *self)
+{
+  g_clear_object (&self->result);
+  g_clear_pointer (&self->context, g_main_context_unref);
+}
+
+void
 _smartasync_wait_unref (SmartasyncWait *self)
 {
   if (!g_atomic_ref_count_dec (&self->ref_count))
     return;
 
-  g_clear_object (&self->result);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  _smartasync_wait_clear (self);
   g_free (self);
 }
 

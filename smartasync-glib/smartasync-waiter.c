@@ -84,7 +84,7 @@ struct _SmartasyncWaiter
 {
   GObject         parent_instance;
 
-  SmartasyncWait *wait;
+  SmartasyncWait  wait;     /* embedded: the waiter's own references manage it */
 };
 
 G_DEFINE_FINAL_TYPE (SmartasyncWaiter, smartasync_waiter, G_TYPE_OBJECT)
@@ -94,11 +94,11 @@ smartasync_waiter_finalize (GObject *object)
 {
   SmartasyncWaiter *self = SMARTASYNC_WAITER (object);
 
-  if (self->wait->context != NULL && !self->wait->waited)
+  if (self->wait.context != NULL && !self->wait.waited)
     g_critical ("SmartasyncWaiter %p freed without smartasync_waiter_wait(): "
                 "the private context stays pushed on its thread", self);
 
-  _smartasync_wait_unref (self->wait);
+  _smartasync_wait_clear (&self->wait);
 
   G_OBJECT_CLASS (smartasync_waiter_parent_class)->finalize (object);
 }
@@ -131,7 +131,7 @@ smartasync_waiter_new (void)
 {
   SmartasyncWaiter *self = g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
 
-  self->wait = _smartasync_wait_new (NULL);
+  _smartasync_wait_init (&self->wait, NULL);
 
   /* The pending completion owns a reference to the waiter too: the callback
    * gets the waiter itself as user data. */
@@ -156,10 +156,9 @@ smartasync_waiter_complete (SmartasyncWaiter *self,
 {
   g_return_if_fail (SMARTASYNC_IS_WAITER (self));
 
-  if (!_smartasync_wait_complete (self->wait, result))
+  if (!_smartasync_wait_complete (&self->wait, result))
     return;
 
-  _smartasync_wait_unref (self->wait);
   g_object_unref (self);
 }
 
@@ -204,13 +203,13 @@ smartasync_waiter_wait (SmartasyncWaiter  *self,
                         GError           **error)
 {
   g_return_val_if_fail (SMARTASYNC_IS_WAITER (self), NULL);
-  g_return_val_if_fail (!self->wait->waited, NULL);
-  g_return_val_if_fail (self->wait->state == _smartasync_thread_state (), NULL);
+  g_return_val_if_fail (!self->wait.waited, NULL);
+  g_return_val_if_fail (self->wait.state == _smartasync_thread_state (), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_smartasync_wait_iterate (self->wait, cancellable, FALSE, error))
+  if (!_smartasync_wait_iterate (&self->wait, cancellable, FALSE, error))
     return NULL;
 
-  return g_object_ref (self->wait->result);
+  return g_object_ref (self->wait.result);
 }
