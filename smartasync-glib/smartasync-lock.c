@@ -59,6 +59,7 @@
 #include "config.h"
 
 #include "smartasync-context-private.h"
+#include "smartasync-error.h"
 #include "smartasync-lock.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-wait-private.h"
@@ -70,7 +71,7 @@ typedef struct
   gatomicrefcount  ref_count;
   GTask           *task;         /* the caller's, on the caller's context */
   GCancellable    *cancellable;  /* the caller's, or NULL */
-  gulong           handler;
+  gpointer         handler;      /* atomic: the cancelled handler's id, until disconnected */
   Flight          *flight;
   gint             finished;     /* atomic: the caller is answered once */
 } Waiter;
@@ -198,6 +199,17 @@ remove_flight (SmartasyncLock *self,
     g_clear_pointer (&self->unkeyed, flight_unref);
 }
 
+/* Whoever takes the id disconnects: delivery, the idle after a
+ * cancellation, or run_async() when the flight ended while it connected. */
+static void
+waiter_disconnect (Waiter *waiter)
+{
+  gulong handler = GPOINTER_TO_SIZE (g_atomic_pointer_exchange (&waiter->handler, NULL));
+
+  if (handler != 0)
+    g_cancellable_disconnect (waiter->cancellable, handler);
+}
+
 /* Answers a caller exactly once, whichever of delivery, cancellation and
  * reset comes first. Never called from the caller's cancelled handler with
  * @disconnect set: a handler cannot disconnect itself. */
@@ -208,8 +220,8 @@ waiter_claim (Waiter   *waiter,
   if (!g_atomic_int_compare_and_exchange (&waiter->finished, FALSE, TRUE))
     return FALSE;
 
-  if (disconnect && waiter->handler != 0)
-    g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+  if (disconnect)
+    waiter_disconnect (waiter);
   return TRUE;
 }
 
@@ -258,7 +270,7 @@ disconnect_left_waiter (gpointer data)
 {
   Waiter *waiter = data;
 
-  g_cancellable_disconnect (waiter->cancellable, waiter->handler);
+  waiter_disconnect (waiter);
   return G_SOURCE_REMOVE;
 }
 
@@ -319,6 +331,22 @@ run_free (gpointer data)
   g_free (run);
 }
 
+/* The implementation dropped the run's task without completing it: every
+ * caller still waiting gets an error, and the flight and the lock are freed. */
+static void
+run_dropped (gpointer  data,
+             GObject  *where_the_task_was)
+{
+  Run *run = data;
+  g_autoptr(GError) error =
+    g_error_new (SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                 "The implementation of “%s” dropped its GTask without completing it",
+                 smartasync_operation_get_name (run->call.operation));
+
+  flight_complete (run->flight, NULL, error);
+  run_free (run);
+}
+
 static void
 run_done_async (GObject      *source_object,
                 GAsyncResult *result,
@@ -327,6 +355,8 @@ run_done_async (GObject      *source_object,
   Run *run = data;
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
+
+  g_object_weak_unref (G_OBJECT (result), run_dropped, run);
 
   _smartasync_task_propagate_value (G_TASK (result), &value, &error);
   flight_complete (run->flight, &value, error);
@@ -346,7 +376,33 @@ run_in_worker (GTask        *task,
   smartasync_operation_call_sync (run->call.operation, run->call.source_object, run->call.args,
                                   run->flight->cancellable, &value, &error);
   flight_complete (run->flight, &value, error);
-  g_task_return_boolean (task, TRUE);
+  /* The task only carries the run: it is never returned, so no completion
+   * is queued on the context of the thread that started the flight, which
+   * may have stopped waiting long ago. */
+}
+
+/* The run must not go through g_task_run_in_thread(): GTask always queues
+ * the task's completion on the starting thread's context (here a sync
+ * caller's private context, left behind in it). An executor does not. */
+static SmartasyncExecutor *
+worker_executor (SmartasyncOperation *operation)
+{
+  static gsize initialized;
+  static SmartasyncExecutor *fallback;
+  SmartasyncExecutor *executor = smartasync_operation_get_executor (operation);
+
+  if (executor == NULL)
+    executor = smartasync_executor_get_default ();
+  if (executor == NULL)
+    {
+      if (g_once_init_enter (&initialized))
+        {
+          fallback = smartasync_executor_new (MAX (4, 2 * g_get_num_processors ()));
+          g_once_init_leave (&initialized, 1);
+        }
+      executor = g_object_ref (fallback);
+    }
+  return executor;
 }
 
 static void
@@ -361,14 +417,20 @@ flight_start (Flight              *flight,
   _smartasync_call_init (&run->call, operation, source_object, args);
 
   if (smartasync_in_async_context ())
-    smartasync_operation_call_async (operation, source_object, args, flight->cancellable,
-                                     run_done_async, run);
+    {
+      /* The implementation alone keeps the task alive: watch it. */
+      g_autoptr(GTask) task = smartasync_operation_call (operation, source_object, args,
+                                                         flight->cancellable, run_done_async, run);
+
+      g_object_weak_ref (G_OBJECT (task), run_dropped, run);
+    }
   else
     {
+      g_autoptr(SmartasyncExecutor) executor = worker_executor (operation);
       g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
 
       g_task_set_task_data (task, run, run_free);
-      _smartasync_operation_run_in_worker (operation, task, run_in_worker, FALSE);
+      smartasync_executor_run_in_thread (executor, task, run_in_worker);
     }
 }
 
@@ -543,15 +605,21 @@ smartasync_lock_run_async (SmartasyncLock      *self,
   waiter = g_new0 (Waiter, 1);
   g_atomic_ref_count_init (&waiter->ref_count);
   waiter->task = g_object_ref (task);
+  waiter->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   created = join_or_create (self, key, waiter);
 
   /* Connected after joining: if already cancelled, the handler runs now and
-   * leaves the flight. The connection owns a reference. */
+   * leaves the flight. The connection owns a reference. If the flight was
+   * answered meanwhile (on another thread), delivery found no handler to
+   * disconnect: do it here. */
   if (cancellable != NULL)
     {
-      waiter->cancellable = g_object_ref (cancellable);
-      waiter->handler = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled),
-                                               waiter_ref (waiter), waiter_unref);
+      gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled),
+                                              waiter_ref (waiter), waiter_unref);
+
+      g_atomic_pointer_set (&waiter->handler, GSIZE_TO_POINTER (handler));
+      if (g_atomic_int_get (&waiter->finished))
+        waiter_disconnect (waiter);
     }
 
   if (created != NULL)

@@ -699,14 +699,15 @@ run_sync (SmartasyncOperation  *self,
   task = new_sync_task (self, cancellable, waiter);
   run_implementation (self, task, source_object, args);
 
-  if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
-    {
-      _smartasync_wait_watch_task (waiter, task);
-      g_object_unref (task);
-      return NULL;
-    }
+  /* Only the implementation keeps the task alive now: one that drops it
+   * uncompleted ends the wait instead of hanging it. */
+  _smartasync_wait_watch_task (waiter, task);
+  g_object_unref (task);
 
-  return task;
+  if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
+    return NULL;
+
+  return g_object_ref (G_TASK (_smartasync_wait_get_result (waiter)));
 }
 
 /**

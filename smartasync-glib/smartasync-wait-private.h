@@ -23,6 +23,7 @@ struct _SmartasyncWait
   const char            *outer_waiting_for;
   guint                  tracked_at_start;
   gint                   completed;          /* atomic */
+  gint                   dropped;            /* atomic: the watched task died uncompleted */
   guint                  waited : 1;
   guint                  watching_task : 1;
 };

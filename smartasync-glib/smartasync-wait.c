@@ -69,8 +69,11 @@ release_if_never_completed (gpointer  data,
 {
   SmartasyncWait *self = data;
 
-  /* The task died without calling back: nothing will drop the reference
-   * its pending completion owned. */
+  /* The task died without calling back: the wait can stop, and nothing
+   * else will drop the reference its pending completion owned. */
+  g_atomic_int_set (&self->dropped, TRUE);
+  if (self->context != NULL)
+    g_main_context_wakeup (self->context);
   _smartasync_wait_unref (self);
 }
 
@@ -152,6 +155,7 @@ iterate_until_complete (SmartasyncWait *self,
                                      self->context, NULL);
 
   while (!g_atomic_int_get (&self->completed) &&
+         !g_atomic_int_get (&self->dropped) &&
          !g_cancellable_is_cancelled (cancellable))
     g_main_context_iteration (self->context, TRUE);
 
@@ -251,7 +255,11 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   if (g_atomic_int_get (&self->completed))
     return TRUE;
 
-  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
+  if (g_atomic_int_get (&self->dropped))
+    g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                 "The implementation of “%s” dropped its GTask without completing it",
+                 self->name ? self->name : "operation");
+  else if (!g_cancellable_set_error_if_cancelled (cancellable, error))
     g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
                  "Blocking implementation of “%s” returned without completing its GTask",
                  self->name ? self->name : "operation");
@@ -260,18 +268,18 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
 
 /*< private >
  * _smartasync_wait_watch_task:
- * @self: a wait that failed
- * @task: the task that was to complete it
+ * @self: a wait
+ * @task: the task that is to complete it, which the caller then releases
  *
- * Lets an abandoned wait go when @task is finalized without calling back
- * (an implementation that dropped its task), instead of leaking it. If the
- * task does complete later, its callback releases the wait as usual and
- * removes the watch. Both happen on the waiting thread, which dispatches
- * the task's callback.
+ * Watches @task without keeping it alive: if its implementation drops it
+ * without completing it, the wait stops with %SMARTASYNC_ERROR_NOT_COMPLETED
+ * instead of waiting forever, and the reference owned by the pending
+ * completion is released. If the task completes, the watch is removed. Call
+ * it on the waiting thread before the wait.
  */
 void
 _smartasync_wait_watch_task (SmartasyncWait *self,
-                               GTask            *task)
+                             GTask          *task)
 {
   if (!g_atomic_int_get (&self->completed))
     {
