@@ -268,6 +268,8 @@ smartasync_await_finish (GAsyncResult  *result,
   g_auto(GValue) dropped = G_VALUE_INIT;
 
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  _smartasync_value_prepare_out (value);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_await_async), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -301,6 +303,9 @@ smartasync_await_sync (const GValue  *value,
   g_autoptr(SmartasyncWait) waiter = NULL;
 
   g_return_val_if_fail (G_IS_VALUE (value), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  _smartasync_value_prepare_out (resolved);
+  g_return_val_if_fail (resolved == NULL || !G_IS_VALUE (resolved), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   waiter = _smartasync_wait_new ("smartasync_await_sync");

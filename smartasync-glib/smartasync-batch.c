@@ -178,6 +178,7 @@ smartasync_batch_add (SmartasyncBatch     *self,
 
   g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), G_MAXUINT);
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (operation), G_MAXUINT);
+  g_return_val_if_fail (source_object == NULL || G_IS_OBJECT (source_object), G_MAXUINT);
   g_return_val_if_fail (self->state == _smartasync_thread_state (), G_MAXUINT);
   g_return_val_if_fail (self->context != NULL || self->refused, G_MAXUINT);
 
@@ -239,6 +240,7 @@ smartasync_batch_wait (SmartasyncBatch  *self,
 
   g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), FALSE);
   g_return_val_if_fail (self->state == _smartasync_thread_state (), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (self->refused)

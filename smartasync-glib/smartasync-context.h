@@ -87,7 +87,7 @@ typedef struct _SmartasyncModeScope SmartasyncModeScope;
  * Pushes @mode and returns a token that pops it when freed with
  * smartasync_mode_scope_free() (usually through `g_autoptr`).
  *
- * Returns: a scope token, never %NULL
+ * Returns: (nullable): a scope token, %NULL if @mode is invalid
  *
  * Since: 0.1
  */
@@ -95,6 +95,9 @@ static inline SmartasyncModeScope *
 smartasync_mode_scope_new (SmartasyncMode mode)
 {
   smartasync_push_mode (mode);
+  /* An invalid mode pushes nothing (and warns): its scope must pop nothing. */
+  if ((guint) mode > SMARTASYNC_MODE_ASYNC)
+    return NULL;
   return (SmartasyncModeScope *) GUINT_TO_POINTER (1);
 }
 

@@ -654,6 +654,8 @@ smartasync_lock_run_finish (SmartasyncLock  *self,
 
   g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  _smartasync_value_prepare_out (value);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_lock_run_async), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -700,6 +702,10 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
 
   g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (operation), FALSE);
+  g_return_val_if_fail (source_object == NULL || G_IS_OBJECT (source_object), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  _smartasync_value_prepare_out (value);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   sunk = args ? g_variant_ref_sink (args) : NULL;

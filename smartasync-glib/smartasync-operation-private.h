@@ -34,5 +34,6 @@ gboolean _smartasync_task_propagate_value    (GTask               *task,
                                           GError             **error);
 
 gboolean _smartasync_value_clear_out         (GValue              *value);
+void     _smartasync_value_prepare_out       (GValue              *value);
 
 G_END_DECLS

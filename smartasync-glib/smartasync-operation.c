@@ -789,6 +789,20 @@ _smartasync_value_clear_out (GValue *value)
   return FALSE;
 }
 
+/*< private >
+ * _smartasync_value_prepare_out:
+ *
+ * Unsets the %NULL pointer a failed call left in an out value, so that C
+ * callers can pass the same #GValue again; any other initialized value is
+ * the caller's and is refused by the precondition that follows.
+ */
+void
+_smartasync_value_prepare_out (GValue *value)
+{
+  if (value != NULL && G_VALUE_HOLDS_POINTER (value) && g_value_get_pointer (value) == NULL)
+    g_value_unset (value);
+}
+
 #define FINISH_PRECONDITIONS(val) \
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
   g_return_val_if_fail (g_task_is_valid (result, self), (val)); \
@@ -820,6 +834,8 @@ smartasync_operation_call_finish (SmartasyncOperation  *self,
   g_auto(GValue) dropped = G_VALUE_INIT;
 
   FINISH_PRECONDITIONS (FALSE);
+  _smartasync_value_prepare_out (value);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
 
   return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
 }
@@ -931,6 +947,8 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
   g_autoptr(GTask) task = NULL;
   g_auto(GValue) dropped = G_VALUE_INIT;
 
+  _smartasync_value_prepare_out (value);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
   SYNC_PRECONDITIONS (FALSE);
 
   task = run_sync (self, source_object, sunk, cancellable, error);

@@ -546,6 +546,9 @@ test_lock_sync_caller_main (void)
   g_assert_false (smartasync_lock_run_sync (lock, NULL, op, NULL, g_variant_new_string ("fail"), NULL, &value, &error));
   g_assert_error (error, TEST_ERROR, 7);
   g_clear_error (&error);
+  /* An out value is always initialized on return, even on failure. */
+  g_assert_true (G_IS_VALUE (&value));
+  g_value_unset (&value);
   g_assert_true (smartasync_lock_run_sync (lock, NULL, op, NULL, g_variant_new_string ("ok"), NULL, &value, &error));
   g_assert_cmpstr (g_value_get_string (&value), ==, "answer:ok");
 }
