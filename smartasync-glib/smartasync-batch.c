@@ -211,6 +211,7 @@ cancel_batch (GCancellable    *cancellable,
               SmartasyncBatch *self)
 {
   g_cancellable_cancel (self->cancellable);
+  g_main_context_wakeup (self->context);
 }
 
 /**
@@ -250,11 +251,15 @@ smartasync_batch_wait (SmartasyncBatch  *self,
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_batch), self, NULL);
 
-  while (self->pending > 0)
+  /* Cancelled, the wait returns even if a call ignores cancellation: such a
+   * call's slot stays empty (it keeps the batch alive until it completes). */
+  while (self->pending > 0 && !g_cancellable_is_cancelled (self->cancellable))
     g_main_context_iteration (self->context, TRUE);
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
+  while (self->pending > 0 && g_main_context_iteration (self->context, FALSE))
+    ;
 
   return !g_cancellable_set_error_if_cancelled (self->cancellable, error);
 }
@@ -317,13 +322,22 @@ smartasync_batch_cancel (SmartasyncBatch *self)
   g_cancellable_cancel (self->cancellable);
 }
 
+#define CLOSE_GRACE_MS 1000
+
+static gboolean
+wake_once (gpointer unused)
+{
+  return G_SOURCE_REMOVE;
+}
+
 /**
  * smartasync_batch_close:
  * @self: a batch
  *
- * Closes the batch: calls still pending are cancelled and waited for, then
- * the private context is popped. Results stay readable. Closing twice is
- * harmless.
+ * Closes the batch: calls still pending are cancelled and waited for (for
+ * at most a second: a call that ignores cancellation is abandoned and its
+ * slot stays empty), then the private context is popped. Results stay
+ * readable. Closing twice is harmless.
  *
  * Since: 0.1
  */
@@ -338,9 +352,19 @@ smartasync_batch_close (SmartasyncBatch *self)
 
   if (self->pending > 0)
     {
+      gint64 deadline = g_get_monotonic_time () + CLOSE_GRACE_MS * 1000;
+      GSource *wake = g_timeout_source_new (CLOSE_GRACE_MS);
+
+      /* Cancelled calls normally complete at once; one that ignores
+       * cancellation is abandoned after a grace period rather than hanging
+       * the close (its late completion then only releases the batch). */
       g_cancellable_cancel (self->cancellable);
-      while (self->pending > 0)
+      g_source_set_callback (wake, wake_once, NULL, NULL);
+      g_source_attach (wake, self->context);
+      while (self->pending > 0 && g_get_monotonic_time () < deadline)
         g_main_context_iteration (self->context, TRUE);
+      g_source_destroy (wake);
+      g_source_unref (wake);
     }
 
   g_main_context_pop_thread_default (self->context);

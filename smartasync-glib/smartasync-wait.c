@@ -146,29 +146,24 @@ wake_context (GCancellable *cancellable,
 
 static void
 iterate_until_complete (SmartasyncWait *self,
-                        GCancellable     *cancellable)
+                        GCancellable   *cancellable)
 {
-  gulong handler = 0;
-
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
-                                     self->context, NULL);
-
   while (!g_atomic_int_get (&self->completed) &&
          !g_atomic_int_get (&self->dropped) &&
          !g_cancellable_is_cancelled (cancellable))
     g_main_context_iteration (self->context, TRUE);
-
-  if (handler != 0)
-    g_cancellable_disconnect (cancellable, handler);
 }
 
 /* Pending library tasks that code dispatched during this wait started on the
  * private context finish here, so they never fire in a later, unrelated wait. */
 static void
-drain_tracked_tasks (SmartasyncWait *self)
+drain_tracked_tasks (SmartasyncWait *self,
+                     GCancellable   *cancellable)
 {
-  while (self->state->tracked_pending > self->tracked_at_start)
+  /* The wait's cancellable gets the caller out of these too: a nested call
+   * that never completes must not hold the outer wait forever. */
+  while (self->state->tracked_pending > self->tracked_at_start &&
+         !g_cancellable_is_cancelled (cancellable))
     g_main_context_iteration (self->context, TRUE);
 }
 
@@ -224,10 +219,12 @@ _smartasync_set_would_block_error (const char  *name,
  */
 gboolean
 _smartasync_wait_iterate (SmartasyncWait    *self,
-                            GCancellable      *cancellable,
-                            gboolean           blocking_done,
-                            GError           **error)
+                          GCancellable      *cancellable,
+                          gboolean           blocking_done,
+                          GError           **error)
 {
+  gulong handler = 0;
+
   g_return_val_if_fail (!self->waited, FALSE);
   self->waited = TRUE;
 
@@ -238,6 +235,11 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   self->state->waiting_for = self->name ? self->name : "operation";
   self->state->stall_reported = FALSE;
 
+  /* Cancelling from another thread must wake the blocked iteration. */
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
+                                     self->context, NULL);
+
   if (blocking_done)
     {
       while (!g_atomic_int_get (&self->completed) &&
@@ -247,7 +249,9 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   else
     iterate_until_complete (self, cancellable);
 
-  drain_tracked_tasks (self);
+  drain_tracked_tasks (self, cancellable);
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
   dispatch_ready_leftovers (self);
   pop_context (self);
   self->state->waiting_for = self->outer_waiting_for;

@@ -298,10 +298,10 @@ test_lock_reset (void)
 }
 
 static void
-clear_flag (gboolean *flag,
-            GObject  *where_it_was)
+clear_flag (gint    *flag,
+            GObject *where_it_was)
 {
-  *flag = FALSE;
+  g_atomic_int_set (flag, FALSE);
 }
 
 static gboolean
@@ -320,7 +320,7 @@ test_lock_cancelled_waiters_freed (void)
   SmartasyncLock *lock = smartasync_lock_new ();
   g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
   GCancellable *cancellable = g_cancellable_new ();
-  gboolean lock_alive = TRUE, cancellable_alive = TRUE;
+  gint lock_alive = TRUE, cancellable_alive = TRUE;
   gint64 deadline;
   Callers callers;
 
@@ -337,7 +337,8 @@ test_lock_cancelled_waiters_freed (void)
   g_object_unref (lock);
   /* The run finishes (it was cancelled when both left), then all is freed. */
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((lock_alive || cancellable_alive) && g_get_monotonic_time () < deadline)
+  while ((g_atomic_int_get (&lock_alive) || g_atomic_int_get (&cancellable_alive)) &&
+         g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (1000);
   g_assert_false (lock_alive);

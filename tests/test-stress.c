@@ -12,6 +12,10 @@
  * to the wrong call, a lost completion or a duplicated one is detected, and
  * every callback checks the thread and thread-default context it runs on.
  *
+ * Lock calls (SmartasyncLock, shared by all threads, on a few keys) make
+ * threads join each other's runs: a caller gets the result of whichever call
+ * started the run it joined, which must be a call for the same key.
+ *
  * Meanwhile the main thread keeps using its own private context, with
  * sentinel sources that count every iteration by another thread.
  *
@@ -73,6 +77,7 @@ typedef enum
   ENTRY_SYNC,          /* call_sync(); in loop threads, under SMARTASYNC_MODE_SYNC */
   ENTRY_SMART_FORCED,  /* loop threads: smart call under SMARTASYNC_MODE_SYNC */
   ENTRY_REFUSED,       /* loop threads: call_sync() refused with WOULD_BLOCK */
+  ENTRY_LOCK,          /* lock_run_async() in loop threads, lock_run_sync() in sync threads */
   N_ENTRIES
 } Entry;
 
@@ -88,13 +93,16 @@ typedef enum
 
 static const char * const result_names[N_RESULTS] = { "value", "error", "cancelled", "refused" };
 static const char * const entry_names[N_ENTRIES] = {
-  "smart", "async", "sync", "smart-forced-sync", "refused"
+  "smart", "async", "sync", "smart-forced-sync", "refused", "lock"
 };
 static const char * const impl_names[N_IMPLS] = { "async", "blocking", "executor" };
 
 static const guint outcome_weights[N_OUTCOMES] = { 50, 20, 15, 15 };
-static const guint loop_entry_weights[N_ENTRIES] = { 35, 35, 10, 10, 10 };
-static const guint sync_entry_weights[N_ENTRIES] = { 40, 20, 40, 0, 0 };
+static const guint loop_entry_weights[N_ENTRIES] = { 35, 35, 10, 10, 10, 15 };
+static const guint sync_entry_weights[N_ENTRIES] = { 40, 20, 40, 0, 0, 20 };
+
+/* Few keys, so that runs are shared across threads. */
+#define N_LOCK_KEYS 8
 
 /* One call, as chosen by its thread; all but extra_cancellable travel in
  * the call's GVariant arguments. */
@@ -136,11 +144,13 @@ typedef struct
   gint          progress;         /* atomic: calls verified, for the watchdog */
   gint          pending_jobs;     /* atomic: completions queued on other threads */
   guint         flushed;          /* abandoned completions dispatched at the end */
+  guint         lock_shared;      /* lock calls answered by another call's run */
 } Worker;
 
 static Worker *workers;
 static guint n_workers;
 static SmartasyncOperation *ops[N_IMPLS];
+static SmartasyncLock *stress_lock;
 static gint ops_alive;            /* atomic: operations not yet finalized */
 static GThreadPool *completer;    /* completes async tasks from other threads */
 static gint tasks_alive;          /* atomic: tasks seen by the test not yet finalized */
@@ -179,7 +189,17 @@ static gboolean
 entry_is_sync_path (Worker *w,
                     Entry   entry)
 {
+  if (entry == ENTRY_LOCK)
+    return !w->has_loop;
   return entry != ENTRY_ASYNC && (entry != ENTRY_SMART || !w->has_loop);
+}
+
+/* The key of a lock call, recomputed by whoever receives its result. */
+static guint
+lock_key_index (guint thread,
+                guint index)
+{
+  return (thread * 7919u + index * 104729u) % N_LOCK_KEYS;
 }
 
 static Result
@@ -220,8 +240,20 @@ choose_scenario (Worker   *w,
   if (s->entry == ENTRY_REFUSED && s->outcome == OUTCOME_CANCEL_AFTER)
     s->outcome = OUTCOME_OK;
 
+  /* Lock calls share their run's outcome: no errors (each caller's result
+   * would be another's), and no leaving after the call (a caller that
+   * started a run on its loop and left would stop iterating that loop while
+   * others wait: doc/guarantees.md). test-faults covers both. The result
+   * travels as a GValue, as locks need. */
+  if (s->entry == ENTRY_LOCK)
+    {
+      if (s->outcome == OUTCOME_ERROR || s->outcome == OUTCOME_CANCEL_AFTER)
+        s->outcome = OUTCOME_OK;
+      s->value_result = TRUE;
+    }
+
   s->sync_path = entry_is_sync_path (w, s->entry);
-  s->direct = s->sync_path && s->impl != IMPL_ASYNC;
+  s->direct = s->sync_path && s->impl != IMPL_ASYNC && s->entry != ENTRY_LOCK;
 
   w->expected[scenario_expected (s)]++;
 }
@@ -298,13 +330,12 @@ task_released (gpointer data)
   g_atomic_int_add (&tasks_alive, -1);
 }
 
+static GQuark task_mark;   /* set before any thread starts */
+
 static void
 track_task (gpointer task)
 {
-  static GQuark mark;
-
-  if (G_UNLIKELY (mark == 0))
-    mark = g_quark_from_static_string ("stress-task-mark");
+  GQuark mark = task_mark;
 
   g_assert_true (G_IS_TASK (task));
   if (g_object_get_qdata (task, mark) != NULL)
@@ -442,11 +473,20 @@ stress_async_impl (GTask        *task,
 
   g_assert_false (scenario_must_not_run (&s));
   g_assert_cmpuint (s.impl, ==, IMPL_ASYNC);
-  g_assert_true (g_thread_self () == w->thread);
-  g_assert_true (g_main_context_get_thread_default () == async_impl_context (w, &s));
+  if (s.entry == ENTRY_LOCK && !w->has_loop)
+    {
+      /* A run started from a sync context: a synchronous call on a worker. */
+      g_assert_true (g_thread_self () != w->thread);
+      g_assert_true (g_main_context_get_thread_default () == smartasync_get_thread_context ());
+    }
+  else
+    {
+      g_assert_true (g_thread_self () == w->thread);
+      g_assert_true (g_main_context_get_thread_default () == async_impl_context (w, &s));
+    }
 
   /* On a sync path "after the call" can only mean during the wait. */
-  if (s.outcome == OUTCOME_CANCEL_AFTER && s.sync_path)
+  if (s.outcome == OUTCOME_CANCEL_AFTER && s.sync_path && s.entry != ENTRY_LOCK)
     {
       complete_from_thread (task, &s, TRUE);
       return;
@@ -514,6 +554,14 @@ create_operations (void)
                                                           NULL, operation_finalized);
   smartasync_operation_set_executor (ops[IMPL_EXECUTOR], executor);
   g_atomic_int_set (&ops_alive, N_IMPLS);
+  stress_lock = smartasync_lock_new ();
+}
+
+static void
+lock_finalized (gpointer  data,
+                GObject  *where_the_object_was)
+{
+  g_atomic_int_set ((gint *) data, TRUE);
 }
 
 /* Offloaded work cancelled early may still run on a worker after its
@@ -523,18 +571,27 @@ static void
 release_operations (void)
 {
   gint64 deadline = g_get_monotonic_time () + 30 * G_TIME_SPAN_SECOND;
+  gint lock_gone = FALSE;
 
+  g_test_message ("lock: %u runs, %u joins", smartasync_lock_get_executions (stress_lock),
+                  smartasync_lock_get_joins (stress_lock));
+  g_object_weak_ref (G_OBJECT (stress_lock), lock_finalized, &lock_gone);
+  g_clear_object (&stress_lock);
   for (guint i = 0; i < N_IMPLS; i++)
     g_clear_object (&ops[i]);
 
-  while (g_atomic_int_get (&ops_alive) > 0)
+  /* Workers may still be dropping their last references: lock runs answer
+   * their callers before they let go of them. */
+  while (g_atomic_int_get (&ops_alive) > 0 || g_atomic_int_get (&tasks_alive) > 0 ||
+         !g_atomic_int_get (&lock_gone))
     {
+      if (g_get_monotonic_time () >= deadline)
+        g_test_message ("still alive: %d operations, %d tasks, lock %s",
+                        g_atomic_int_get (&ops_alive), g_atomic_int_get (&tasks_alive),
+                        g_atomic_int_get (&lock_gone) ? "no" : "yes");
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       g_usleep (1000);
     }
-
-  /* Every task holds its operation (its source object): none is left. */
-  g_assert_cmpint (g_atomic_int_get (&tasks_alive), ==, 0);
 }
 
 /* Receiving and checking results */
@@ -564,7 +621,9 @@ receive_from_result (Received       *r,
 {
   SmartasyncOperation *op = ops[s->impl];
 
-  if (s->value_result)
+  if (s->entry == ENTRY_LOCK)
+    r->ok = smartasync_lock_run_finish (stress_lock, result, &r->value, &r->error);
+  else if (s->value_result)
     r->ok = smartasync_operation_call_finish (op, result, &r->value, &r->error);
   else
     {
@@ -580,7 +639,14 @@ receive_from_sync_call (Received       *r,
 {
   SmartasyncOperation *op = ops[s->impl];
 
-  if (s->value_result)
+  if (s->entry == ENTRY_LOCK)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%u", lock_key_index (s->thread, s->index));
+
+      r->ok = smartasync_lock_run_sync (stress_lock, key, op, NULL, scenario_to_variant (s),
+                                        cancellable, &r->value, &r->error);
+    }
+  else if (s->value_result)
     r->ok = smartasync_operation_call_sync (op, NULL, scenario_to_variant (s), cancellable,
                                             &r->value, &r->error);
   else
@@ -591,14 +657,35 @@ receive_from_sync_call (Received       *r,
     }
 }
 
+/* A lock call gets the result of the call that started the run it joined:
+ * a call of any thread, for the same key. */
 static void
-check_value (const Scenario *s,
+check_lock_value (Worker         *w,
+                  const Scenario *s,
+                  Received       *r)
+{
+  guint thread = G_MAXUINT, index = G_MAXUINT;
+
+  g_assert_true (G_VALUE_HOLDS_STRING (&r->value));
+  g_assert_cmpint (sscanf (g_value_get_string (&r->value), "result %u/%u", &thread, &index), ==, 2);
+  g_assert_cmpuint (thread, <, n_workers);
+  g_assert_cmpuint (index, <, workers[thread].n_calls);
+  g_assert_cmpuint (lock_key_index (thread, index), ==, lock_key_index (s->thread, s->index));
+  if (thread != s->thread || index != s->index)
+    w->lock_shared++;
+}
+
+static void
+check_value (Worker         *w,
+             const Scenario *s,
              Received       *r)
 {
   g_assert_no_error (r->error);
   g_assert_true (r->ok);
 
-  if (s->value_result)
+  if (s->entry == ENTRY_LOCK)
+    check_lock_value (w, s, r);
+  else if (s->value_result)
     {
       g_autofree char *expected = expected_string (s);
 
@@ -635,7 +722,7 @@ verify (Worker         *w,
   switch (expected)
     {
     case RESULT_VALUE:
-      check_value (s, r);
+      check_value (w, s, r);
       break;
     case RESULT_ERROR:
       check_error (s, r);
@@ -708,8 +795,12 @@ on_call_done (GObject      *source_object,
   /* On the caller's thread and context, whichever thread completed it. */
   g_assert_true (g_thread_self () == w->thread);
   g_assert_true (g_main_context_get_thread_default () == call->context);
-  /* GIO's convention: the source object is the operation that was called. */
-  g_assert_true (source_object == G_OBJECT (ops[call->scenario.impl]));
+  /* GIO's convention: the source object is the operation that was called
+   * (or the lock). */
+  if (call->scenario.entry == ENTRY_LOCK)
+    g_assert_true (source_object == G_OBJECT (stress_lock));
+  else
+    g_assert_true (source_object == G_OBJECT (ops[call->scenario.impl]));
   track_task (result);
 
   receive_from_result (&r, &call->scenario, result);
@@ -741,8 +832,17 @@ start_pending_call (Worker         *w,
 
       task = smartasync_operation_call (ops[s->impl], NULL, scenario_to_variant (s),
                                         cancellable, on_call_done, call);
+      /* Pending: its callback has not run (checked below). Not
+       * g_task_get_completed(), which reads a bit-field that a worker
+       * returning the task writes (a race ThreadSanitizer reports). */
       g_assert_nonnull (task);
-      g_assert_false (g_task_get_completed (task));
+    }
+  else if (s->entry == ENTRY_LOCK)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%u", lock_key_index (s->thread, s->index));
+
+      smartasync_lock_run_async (stress_lock, key, ops[s->impl], NULL, scenario_to_variant (s),
+                                 cancellable, on_call_done, call);
     }
   else
     smartasync_operation_call_async (ops[s->impl], NULL, scenario_to_variant (s),
@@ -840,6 +940,7 @@ issue_sync_call (Worker *w)
       run_waited_async_call (w, &s);
       break;
     case ENTRY_SYNC:
+    case ENTRY_LOCK:
       run_sync_call (w, &s);
       break;
     default:
@@ -869,6 +970,7 @@ issue_loop_call (Worker *w)
     {
     case ENTRY_SMART:
     case ENTRY_ASYNC:
+    case ENTRY_LOCK:
       start_pending_call (w, &s);
       break;
     case ENTRY_SYNC:
@@ -1236,6 +1338,13 @@ check_totals (guint n_calls)
 
   g_assert_cmpuint (total, ==, n_workers * n_calls);
   g_test_message ("abandoned completions flushed at thread exit: %u", flushed);
+  {
+    guint shared = 0;
+
+    for (guint i = 0; i < n_workers; i++)
+      shared += workers[i].lock_shared;
+    g_test_message ("lock calls answered by another call's run: %u", shared);
+  }
   for (guint r = 0; r < N_RESULTS; r++)
     {
       g_test_message ("%-9s %u", result_names[r], received[r]);
@@ -1443,6 +1552,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  task_mark = g_quark_from_static_string ("stress-task-mark");
 
   g_test_add_func ("/smartasync/stress/mixed", test_stress_mixed);
   g_test_add_func ("/smartasync/stress/memory", test_stress_memory);

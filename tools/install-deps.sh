@@ -17,8 +17,9 @@ packages=(
   dbus libgtk-4-dev gir1.2-gtk-4.0 xvfb xauth
   # the API reference (-Ddocs)
   gi-docgen
-  # static analysis and coverage (tools/ci-analysis.sh)
-  clang-tools gcovr
+  # static analysis and coverage (tools/ci-analysis.sh); libFuzzer, clang's
+  # sanitizer runtimes and the symbolizer (tools/ci-sanitizers.sh)
+  clang-tools gcovr libclang-rt-14-dev llvm-14
   # Vala bindings (-Dvapi, built when vapigen is found)
   valac
   # tests; tools/check-install.sh runs the installed tests
