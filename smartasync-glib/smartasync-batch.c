@@ -206,6 +206,32 @@ smartasync_batch_add (SmartasyncBatch     *self,
   return slot->index;
 }
 
+#define CANCEL_GRACE_MS 1000
+
+static gboolean
+wake_once (gpointer unused)
+{
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits for the calls of a cancelled batch, which normally complete at once,
+ * for at most CANCEL_GRACE_MS: a call that ignores cancellation is abandoned
+ * (its slot stays empty and its late completion only releases the batch),
+ * so that nobody waits forever for it. */
+static void
+wait_cancelled_calls (SmartasyncBatch *self)
+{
+  gint64 deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
+  GSource *wake = g_timeout_source_new (CANCEL_GRACE_MS);
+
+  g_source_set_callback (wake, wake_once, NULL, NULL);
+  g_source_attach (wake, self->context);
+  while (self->pending > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (self->context, TRUE);
+  g_source_destroy (wake);
+  g_source_unref (wake);
+}
+
 static void
 cancel_batch (GCancellable    *cancellable,
               SmartasyncBatch *self)
@@ -226,7 +252,8 @@ cancel_batch (GCancellable    *cancellable,
  *
  * Returns: %TRUE when every call has completed; %FALSE with @error set to
  *   %G_IO_ERROR_CANCELLED if the batch was cancelled (its calls have
- *   completed all the same, most with %G_IO_ERROR_CANCELLED), or to
+ *   completed all the same, most with %G_IO_ERROR_CANCELLED, except one
+ *   that ignored cancellation for a second: its result stays %NULL), or to
  *   %SMARTASYNC_ERROR_WOULD_BLOCK if the batch was opened from a running
  *   loop
  *
@@ -251,15 +278,15 @@ smartasync_batch_wait (SmartasyncBatch  *self,
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_batch), self, NULL);
 
-  /* Cancelled, the wait returns even if a call ignores cancellation: such a
-   * call's slot stays empty (it keeps the batch alive until it completes). */
   while (self->pending > 0 && !g_cancellable_is_cancelled (self->cancellable))
     g_main_context_iteration (self->context, TRUE);
-
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
-  while (self->pending > 0 && g_main_context_iteration (self->context, FALSE))
-    ;
+
+  /* Cancelled calls normally complete at once: wait for them, but give up
+   * on one that ignores cancellation (see wait_cancelled_calls()). */
+  if (self->pending > 0)
+    wait_cancelled_calls (self);
 
   return !g_cancellable_set_error_if_cancelled (self->cancellable, error);
 }
@@ -322,14 +349,6 @@ smartasync_batch_cancel (SmartasyncBatch *self)
   g_cancellable_cancel (self->cancellable);
 }
 
-#define CLOSE_GRACE_MS 1000
-
-static gboolean
-wake_once (gpointer unused)
-{
-  return G_SOURCE_REMOVE;
-}
-
 /**
  * smartasync_batch_close:
  * @self: a batch
@@ -352,19 +371,8 @@ smartasync_batch_close (SmartasyncBatch *self)
 
   if (self->pending > 0)
     {
-      gint64 deadline = g_get_monotonic_time () + CLOSE_GRACE_MS * 1000;
-      GSource *wake = g_timeout_source_new (CLOSE_GRACE_MS);
-
-      /* Cancelled calls normally complete at once; one that ignores
-       * cancellation is abandoned after a grace period rather than hanging
-       * the close (its late completion then only releases the batch). */
       g_cancellable_cancel (self->cancellable);
-      g_source_set_callback (wake, wake_once, NULL, NULL);
-      g_source_attach (wake, self->context);
-      while (self->pending > 0 && g_get_monotonic_time () < deadline)
-        g_main_context_iteration (self->context, TRUE);
-      g_source_destroy (wake);
-      g_source_unref (wake);
+      wait_cancelled_calls (self);
     }
 
   g_main_context_pop_thread_default (self->context);
