@@ -15,7 +15,7 @@ struct _SmartasyncThreadState
 {
   GMainContext *private_context;  /* created on demand, or adopted */
   guint         wait_depth;       /* nested waits running on this thread */
-  guint         tracked_pending;  /* library tasks pending on private_context */
+  gint          tracked_pending;  /* atomic: library tasks pending on private_context */
   GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
   const char   *waiting_for;      /* name of the innermost wait, for stall warnings */
   gboolean      stall_reported;

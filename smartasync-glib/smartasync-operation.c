@@ -519,9 +519,28 @@ offload_thread_func (GTask        *task,
 typedef struct
 {
   SmartasyncThreadState *state;
+  GMainContext          *context;   /* the private context the task completes on */
   GAsyncReadyCallback    callback;
   gpointer               user_data;
 } TrackedCallback;
+
+static void
+tracked_free (TrackedCallback *tracked)
+{
+  g_atomic_int_add (&tracked->state->tracked_pending, -1);
+  g_main_context_wakeup (tracked->context);
+  g_main_context_unref (tracked->context);
+  g_free (tracked);
+}
+
+/* The implementation dropped the task without completing it: it no longer
+ * holds the wait that drains it, and its record is freed. */
+static void
+tracked_task_dropped (gpointer  data,
+                      GObject  *where_the_task_was)
+{
+  tracked_free (data);
+}
 
 static void
 tracked_callback (GObject      *source_object,
@@ -530,10 +549,10 @@ tracked_callback (GObject      *source_object,
 {
   TrackedCallback *tracked = data;
 
-  tracked->state->tracked_pending--;
+  g_object_weak_unref (G_OBJECT (result), tracked_task_dropped, tracked);
   if (tracked->callback != NULL)
     tracked->callback (source_object, result, tracked->user_data);
-  g_free (tracked);
+  tracked_free (tracked);
 }
 
 /* GLib's g_task_set_source_tag() macro also names the task after the tag,
@@ -565,10 +584,12 @@ new_async_task (SmartasyncOperation *self,
       TrackedCallback *tracked = g_new (TrackedCallback, 1);
 
       tracked->state = _smartasync_thread_state ();
+      tracked->context = g_main_context_ref (g_main_context_get_thread_default ());
       tracked->callback = callback;
       tracked->user_data = user_data;
-      tracked->state->tracked_pending++;
+      g_atomic_int_inc (&tracked->state->tracked_pending);
       task = g_task_new (self, cancellable, tracked_callback, tracked);
+      g_object_weak_ref (G_OBJECT (task), tracked_task_dropped, tracked);
     }
   else
     task = g_task_new (self, cancellable, callback, user_data);

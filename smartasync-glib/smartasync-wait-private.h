@@ -21,7 +21,7 @@ struct _SmartasyncWait
   GAsyncResult          *result;
   const char            *name;               /* not owned: read only during the wait */
   const char            *outer_waiting_for;
-  guint                  tracked_at_start;
+  gint                   tracked_at_start;
   gint                   completed;          /* atomic */
   gint                   dropped;            /* atomic: the watched task died uncompleted */
   guint                  waited : 1;

@@ -59,7 +59,7 @@ _smartasync_wait_init (SmartasyncWait *self,
       self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
       g_main_context_push_thread_default (self->context);
       state->wait_depth++;
-      self->tracked_at_start = state->tracked_pending;
+      self->tracked_at_start = g_atomic_int_get (&state->tracked_pending);
     }
 }
 
@@ -162,7 +162,7 @@ drain_tracked_tasks (SmartasyncWait *self,
 {
   /* The wait's cancellable gets the caller out of these too: a nested call
    * that never completes must not hold the outer wait forever. */
-  while (self->state->tracked_pending > self->tracked_at_start &&
+  while (g_atomic_int_get (&self->state->tracked_pending) > self->tracked_at_start &&
          !g_cancellable_is_cancelled (cancellable))
     g_main_context_iteration (self->context, TRUE);
 }

@@ -2023,8 +2023,8 @@ isolated_batch_never_returns (void)
 }
 
 /* A call started from inside a sync wait (nested, on the private context)
- * whose implementation drops its task: cancelling the outer wait must get
- * the caller out. */
+ * whose implementation drops its task: the outer wait does not wait for it
+ * (it can never complete) and returns its own result. */
 static void
 nested_caller_impl (GTask        *task,
                     gpointer      source_object,
@@ -2049,8 +2049,8 @@ isolated_nested_call_never_returns (void)
   g_autoptr(GError) error = NULL;
   GThread *canceller = cancel_from_thread (cancellable, 50);
 
-  g_assert_false (smartasync_operation_call_sync_boolean (outer, NULL, NULL, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (smartasync_operation_call_sync_boolean (outer, NULL, NULL, cancellable, &error));
+  g_assert_no_error (error);
   g_thread_join (canceller);
   release_op (inner);
 }
