@@ -488,16 +488,69 @@ sync_caller_thread (gpointer data)
   return NULL;
 }
 
+/* Answers only once the lock has seen @data joins: the joiners cannot
+ * arrive too late, however slow the machine (valgrind). */
+typedef struct
+{
+  GTask          *task;
+  SmartasyncLock *lock;
+  guint           joins;
+  char           *answer;
+} Gated;
+
+static gboolean
+answer_when_joined (gpointer data)
+{
+  Gated *gated = data;
+  GValue value = G_VALUE_INIT;
+
+  if (smartasync_lock_get_joins (gated->lock) < gated->joins)
+    return G_SOURCE_CONTINUE;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_take_string (&value, g_steal_pointer (&gated->answer));
+  g_task_return_value (gated->task, &value);
+  g_value_unset (&value);
+  g_object_unref (gated->task);
+  g_free (gated);
+  return G_SOURCE_REMOVE;
+}
+
+static SmartasyncLock *gated_lock;
+static guint gated_joins;
+
+static void
+gated_answer_async (GTask        *task,
+                    gpointer      source,
+                    GVariant     *args,
+                    GCancellable *cancellable,
+                    gpointer      user_data)
+{
+  Gated *gated = g_new0 (Gated, 1);
+  GSource *poll = g_timeout_source_new (2);
+
+  g_atomic_int_inc (&executions);
+  gated->task = g_object_ref (task);
+  gated->lock = gated_lock;
+  gated->joins = gated_joins;
+  gated->answer = g_strdup_printf ("answer:%s", g_variant_get_string (args, NULL));
+  g_source_set_callback (poll, answer_when_joined, gated, NULL);
+  g_source_attach (poll, g_main_context_get_thread_default ());
+  g_source_unref (poll);
+}
+
 static void
 test_lock_sync_joins_async (void)
 {
   g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
-  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", gated_answer_async, NULL, NULL);
   SyncCaller caller = { lock, op, NULL };
   Callers callers;
   GThread *thread;
 
   executions = 0;
+  gated_lock = lock;
+  gated_joins = 2;   /* the second async caller and the sync one */
   callers_init (&callers, lock, 2);
   start_callers (&callers, op, "k", "async", 2, NULL);
   thread = g_thread_new ("sync-caller", sync_caller_thread, &caller);
@@ -514,12 +567,14 @@ static void
 test_lock_async_joins_sync (void)
 {
   g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
-  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", gated_answer_async, NULL, NULL);
   SyncCaller caller = { lock, op, NULL };
   Callers callers;
   GThread *thread;
 
   executions = 0;
+  gated_lock = lock;
+  gated_joins = 3;   /* the three async callers */
   thread = g_thread_new ("sync-caller", sync_caller_thread, &caller);
   while (!smartasync_lock_is_running (lock, "k"))
     g_usleep (1000);
