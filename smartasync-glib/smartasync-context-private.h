@@ -10,10 +10,21 @@
 G_BEGIN_DECLS
 
 typedef struct _SmartasyncThreadState SmartasyncThreadState;
+typedef struct _SmartasyncStart SmartasyncStart;
+
+/* Work that a wait runs from a dispatch of the private context. */
+struct _SmartasyncStart
+{
+  SmartasyncStart  *next;
+  void            (*run) (SmartasyncStart *start);
+  gboolean          pending;
+};
 
 struct _SmartasyncThreadState
 {
   GMainContext *private_context;  /* created on demand, or adopted */
+  GSource      *starter;          /* dispatches starts, on private_context */
+  SmartasyncStart *starts;        /* posted, not yet run; innermost first */
   guint         wait_depth;       /* nested waits running on this thread */
   gint          tracked_pending;  /* atomic: library tasks pending on private_context */
   GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
@@ -22,7 +33,10 @@ struct _SmartasyncThreadState
 };
 
 SmartasyncThreadState *_smartasync_thread_state              (void);
+gboolean               _smartasync_thread_state_is_current   (SmartasyncThreadState *state);
 GMainContext          *_smartasync_thread_state_get_context  (SmartasyncThreadState *state);
+void                   _smartasync_thread_state_post_start   (SmartasyncThreadState *state,
+                                                              SmartasyncStart       *start);
 gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadState *state);
 gboolean               _smartasync_context_is_private        (GMainContext          *context);
 void                   _smartasync_track_task                (GTask                 *task);

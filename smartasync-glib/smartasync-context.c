@@ -26,10 +26,12 @@
  * - An idle, timeout, I/O watch or #GTask callback dispatched by
  *   g_main_loop_run() (on the default context, or on a thread's own pushed
  *   context): **async**.
- * - Code dispatched by the bridge's own private-context wait: the private
- *   context is the thread-default one, so **async**. A nested smart call gets a
- *   pending #GTask that completes on that private context, instead of
- *   starting a second blocking wait.
+ * - Code dispatched by the bridge's own private-context wait, including an
+ *   asynchronous implementation called synchronously: the private context is
+ *   the thread-default one, so **async**. A nested smart call gets a pending
+ *   #GTask that completes on that private context, instead of starting a
+ *   second blocking wait. A blocking implementation called synchronously
+ *   runs directly in its caller's sync context.
  * - Code dispatched by the global default context while another context is
  *   pushed as thread-default and nobody iterates it: **sync**. A #GTask created
  *   there would bind to the idle pushed context and never complete, so
@@ -76,6 +78,9 @@ drop_private_context (SmartasyncThreadState *state)
   if (context == NULL)
     return;
 
+  g_source_destroy (state->starter);
+  g_clear_pointer (&state->starter, g_source_unref);
+
   for (guint i = 0; i < 64 && g_main_context_iteration (context, FALSE); i++)
     ;
   g_main_context_unref (context);
@@ -109,6 +114,14 @@ _smartasync_thread_state (void)
     }
 
   return state;
+}
+
+/* Whether @state is the calling thread's, without creating one for a thread
+ * that has none. */
+gboolean
+_smartasync_thread_state_is_current (SmartasyncThreadState *state)
+{
+  return g_private_get (&thread_state_key) == state;
 }
 
 /* Every iteration of a context polls its file descriptors, even with a zero
@@ -178,6 +191,89 @@ private_context_poll (GPollFD *fds,
   return ready;
 }
 
+/* The starter runs the implementation of an operation called synchronously
+ * from a dispatch of the private context instead of inline. A task that the
+ * implementation completes at once then calls back on the spot (GTask
+ * completes immediately when it returns from a later dispatch of its own
+ * context) rather than through an idle source of its own, which saves a
+ * quarter of a call. It is a source of its own, ready exactly when a start
+ * was posted: setting a ready time would write to the context's wake-up fd on
+ * every call. Only the thread owning the state posts starts and iterates its
+ * private context. */
+typedef struct
+{
+  GSource                source;
+  SmartasyncThreadState *state;
+} Starter;
+
+static gboolean
+starter_prepare (GSource *source,
+                 gint    *timeout)
+{
+  *timeout = -1;
+  return ((Starter *) source)->state->starts != NULL;
+}
+
+static gboolean
+starter_check (GSource *source)
+{
+  return ((Starter *) source)->state->starts != NULL;
+}
+
+static gboolean
+starter_dispatch (GSource     *source,
+                  GSourceFunc  callback,
+                  gpointer     user_data)
+{
+  SmartasyncThreadState *state = ((Starter *) source)->state;
+  SmartasyncStart *start;
+
+  while ((start = state->starts) != NULL)
+    {
+      state->starts = start->next;
+      start->next = NULL;
+      start->pending = FALSE;
+      start->run (start);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs starter_funcs = {
+  .prepare = starter_prepare,
+  .check = starter_check,
+  .dispatch = starter_dispatch,
+};
+
+static void
+attach_starter (SmartasyncThreadState *state)
+{
+  state->starter = g_source_new (&starter_funcs, sizeof (Starter));
+  ((Starter *) state->starter)->state = state;
+  g_source_set_static_name (state->starter, "[smartasync] starter");
+  /* Ahead of anything else ready, and again from a wait nested in a start. */
+  g_source_set_priority (state->starter, G_PRIORITY_HIGH);
+  g_source_set_can_recurse (state->starter, TRUE);
+  g_source_attach (state->starter, state->private_context);
+}
+
+/*< private >
+ * _smartasync_thread_state_post_start:
+ *
+ * Queues @start for the next iteration of the calling thread's private
+ * context, which runs it ahead of anything else ready. The caller iterates
+ * that context until @start ran (its `pending` flag is cleared first).
+ */
+void
+_smartasync_thread_state_post_start (SmartasyncThreadState *state,
+                                     SmartasyncStart       *start)
+{
+  _smartasync_thread_state_get_context (state);
+  start->pending = TRUE;
+  start->next = state->starts;
+  state->starts = start;
+}
+
 GMainContext *
 _smartasync_thread_state_get_context (SmartasyncThreadState *state)
 {
@@ -185,6 +281,7 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
     {
       state->private_context = g_main_context_new ();
       g_main_context_set_poll_func (state->private_context, private_context_poll);
+      attach_starter (state);
       SMARTASYNC_DEBUG (NULL, "context", "created private context %p",
                         state->private_context);
     }
@@ -380,6 +477,8 @@ smartasync_set_thread_context (GMainContext *context)
     g_main_context_ref (context);
   drop_private_context (state);
   state->private_context = context;
+  if (context != NULL)
+    attach_starter (state);
 }
 
 /**

@@ -689,6 +689,15 @@ start_async (SmartasyncOperation *self,
   return task;
 }
 
+static void
+start_implementation (GTask    *task,
+                      gpointer  data)
+{
+  SmartasyncCall *call = data;
+
+  run_implementation (call->operation, task, call->source_object, call->args);
+}
+
 /* Runs the call on the private context and returns the completed task, or
  * %NULL with @error set when the wait itself failed. */
 static GTask *
@@ -699,6 +708,7 @@ run_sync (SmartasyncOperation  *self,
           GError              **error)
 {
   g_autoptr(SmartasyncWait) waiter = NULL;
+  SmartasyncCall call;
   GTask *task;
   gboolean blocking = self->kind == SMARTASYNC_KIND_BLOCKING;
 
@@ -718,12 +728,19 @@ run_sync (SmartasyncOperation  *self,
 
   waiter = _smartasync_wait_new (self->name);
   task = new_sync_task (self, cancellable, waiter);
-  run_implementation (self, task, source_object, args);
 
-  /* Only the implementation keeps the task alive now: one that drops it
-   * uncompleted ends the wait instead of hanging it. */
-  _smartasync_wait_watch_task (waiter, task);
-  g_object_unref (task);
+  /* A blocking implementation is sync code, run where the caller is; an
+   * asynchronous one runs where it always does, dispatched by a loop. */
+  if (blocking)
+    {
+      run_implementation (self, task, source_object, args);
+      _smartasync_wait_hold_task (waiter, task);
+    }
+  else
+    {
+      call = (SmartasyncCall) { .operation = self, .source_object = source_object, .args = args };
+      _smartasync_wait_start (waiter, task, start_implementation, &call);
+    }
 
   if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
     return NULL;

@@ -13,11 +13,18 @@ G_BEGIN_DECLS
 
 typedef struct _SmartasyncWait SmartasyncWait;
 
+typedef void (*SmartasyncWaitStartFunc) (GTask    *task,
+                                         gpointer  data);
+
 struct _SmartasyncWait
 {
   gatomicrefcount        ref_count;
   SmartasyncThreadState *state;              /* of the creating thread */
   GMainContext          *context;            /* pushed private context, NULL if refused */
+  GTask                 *task;               /* held until the wait blocks */
+  SmartasyncStart        start;
+  SmartasyncWaitStartFunc start_func;
+  gpointer               start_data;
   GAsyncResult          *result;
   const char            *name;               /* not owned: read only during the wait */
   const char            *outer_waiting_for;
@@ -42,8 +49,12 @@ gboolean        _smartasync_wait_iterate           (SmartasyncWait  *self,
                                                     GCancellable    *cancellable,
                                                     gboolean         blocking_done,
                                                     GError         **error);
+void            _smartasync_wait_start             (SmartasyncWait  *self,
+                                                    GTask           *task,
+                                                    SmartasyncWaitStartFunc func,
+                                                    gpointer         data);
 GAsyncResult   *_smartasync_wait_get_result        (SmartasyncWait  *self);
-void            _smartasync_wait_watch_task        (SmartasyncWait  *self,
+void            _smartasync_wait_hold_task         (SmartasyncWait  *self,
                                                     GTask           *task);
 gboolean        _smartasync_set_would_block_error  (const char      *name,
                                                     GError         **error);

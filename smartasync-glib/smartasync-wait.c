@@ -80,6 +80,7 @@ release_if_never_completed (gpointer  data,
 void
 _smartasync_wait_clear (SmartasyncWait *self)
 {
+  g_clear_object (&self->task);
   g_clear_object (&self->result);
   g_clear_pointer (&self->context, g_main_context_unref);
 }
@@ -116,7 +117,7 @@ _smartasync_wait_complete (SmartasyncWait *self,
   /* An operation may complete from another thread; the waiting thread
    * sleeps in poll() and must be woken. On the owner thread, the iteration
    * that dispatched us returns by itself. */
-  if (self->context != NULL && !g_main_context_is_owner (self->context))
+  if (self->context != NULL && !_smartasync_thread_state_is_current (self->state))
     g_main_context_wakeup (self->context);
 
   return TRUE;
@@ -144,14 +145,41 @@ wake_context (GCancellable *cancellable,
   g_main_context_wakeup (context);
 }
 
+/* Most operations complete on the first iteration, without ever needing the
+ * watch: a weak reference costs a tenth of a call, so it is only set up
+ * when the wait is about to block, or returns with the task uncompleted. */
+static void
+release_task (SmartasyncWait *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->start.pending)
+    return;
+
+  task = g_steal_pointer (&self->task);
+  if (task != NULL && !g_atomic_int_get (&self->completed))
+    {
+      self->watching_task = TRUE;
+      g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
+    }
+}
+
 static void
 iterate_until_complete (SmartasyncWait *self,
                         GCancellable   *cancellable)
 {
-  while (!g_atomic_int_get (&self->completed) &&
-         !g_atomic_int_get (&self->dropped) &&
-         !g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (self->context, TRUE);
+  if (!g_atomic_int_get (&self->completed))
+    g_main_context_iteration (self->context, FALSE);
+  release_task (self);
+
+  while (self->start.pending ||
+         (!g_atomic_int_get (&self->completed) &&
+          !g_atomic_int_get (&self->dropped) &&
+          !g_cancellable_is_cancelled (cancellable)))
+    {
+      g_main_context_iteration (self->context, TRUE);
+      release_task (self);
+    }
 }
 
 /* Pending library tasks that code dispatched during this wait started on the
@@ -249,6 +277,7 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   else
     iterate_until_complete (self, cancellable);
 
+  release_task (self);
   drain_tracked_tasks (self, cancellable);
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
@@ -271,25 +300,59 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
 }
 
 /*< private >
- * _smartasync_wait_watch_task:
+ * _smartasync_wait_hold_task:
  * @self: a wait
- * @task: the task that is to complete it, which the caller then releases
+ * @task: (transfer full): the task that is to complete it
  *
- * Watches @task without keeping it alive: if its implementation drops it
- * without completing it, the wait stops with %SMARTASYNC_ERROR_NOT_COMPLETED
- * instead of waiting forever, and the reference owned by the pending
- * completion is released. If the task completes, the watch is removed. Call
- * it on the waiting thread before the wait.
+ * Hands the wait the caller's reference to @task. If the wait has to block,
+ * it trades that reference for a watch that does not keep @task alive: an
+ * implementation that drops its task without completing it then ends the
+ * wait with %SMARTASYNC_ERROR_NOT_COMPLETED instead of hanging it, and the
+ * reference owned by the pending completion is released. Call it on the
+ * waiting thread before the wait.
  */
 void
-_smartasync_wait_watch_task (SmartasyncWait *self,
-                             GTask          *task)
+_smartasync_wait_hold_task (SmartasyncWait *self,
+                            GTask          *task)
 {
-  if (!g_atomic_int_get (&self->completed))
-    {
-      self->watching_task = TRUE;
-      g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
-    }
+  g_return_if_fail (self->task == NULL);
+
+  self->task = task;
+}
+
+static void
+run_start (SmartasyncStart *start)
+{
+  SmartasyncWait *self = G_STRUCT_MEMBER_P (start, -G_STRUCT_OFFSET (SmartasyncWait, start));
+
+  self->start_func (self->task, self->start_data);
+}
+
+/*< private >
+ * _smartasync_wait_start:
+ * @self: a wait
+ * @task: (transfer full): the task that is to complete it
+ * @func: starts the operation of @task
+ * @data: for @func; it must stay valid until the wait returns
+ *
+ * Like _smartasync_wait_hold_task(), and has the wait call @func from a
+ * dispatch of the private context, ahead of anything else: an operation
+ * started there that completes its task at once calls back on the spot,
+ * without an idle source. The wait does not return before @func ran.
+ */
+void
+_smartasync_wait_start (SmartasyncWait          *self,
+                        GTask                   *task,
+                        SmartasyncWaitStartFunc  func,
+                        gpointer                 data)
+{
+  g_return_if_fail (self->context != NULL);
+
+  _smartasync_wait_hold_task (self, task);
+  self->start_func = func;
+  self->start_data = data;
+  self->start.run = run_start;
+  _smartasync_thread_state_post_start (self->state, &self->start);
 }
 
 /*< private >

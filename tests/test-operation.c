@@ -86,6 +86,41 @@ test_sync_blocking_direct (void)
   g_assert_true (ran_on == g_thread_self ());
 }
 
+/* An asynchronous implementation is async code wherever it is called from:
+ * called synchronously, it runs from a dispatch of the private context, so
+ * a smart call it makes returns a pending task instead of blocking it. A
+ * blocking implementation called synchronously runs in its caller's sync
+ * context. */
+static void
+record_context_impl (GTask        *task,
+                     gpointer      source_object,
+                     GVariant     *args,
+                     GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  gboolean *in_async = user_data;
+
+  *in_async = smartasync_in_async_context ();
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_sync_call_impl_context (void)
+{
+  gboolean async_impl_in_async = FALSE;
+  gboolean blocking_impl_in_async = TRUE;
+  g_autoptr(SmartasyncOperation) async_op =
+    smartasync_operation_new_async ("where", record_context_impl, &async_impl_in_async, NULL);
+  g_autoptr(SmartasyncOperation) blocking_op =
+    smartasync_operation_new_blocking ("where", record_context_impl, &blocking_impl_in_async, NULL);
+
+  g_assert_true (smartasync_operation_call_sync_boolean (async_op, NULL, NULL, NULL, NULL));
+  g_assert_true (async_impl_in_async);
+  g_assert_true (smartasync_operation_call_sync_boolean (blocking_op, NULL, NULL, NULL, NULL));
+  g_assert_false (blocking_impl_in_async);
+  g_assert_false (smartasync_in_async_context ());
+}
+
 /* Matrix: async context */
 
 typedef struct
@@ -782,6 +817,7 @@ main (int   argc,
 
   g_test_add_func ("/smartasync/operation/matrix/sync-async", test_sync_async);
   g_test_add_func ("/smartasync/operation/matrix/sync-blocking", test_sync_blocking_direct);
+  g_test_add_func ("/smartasync/operation/matrix/sync-impl-context", test_sync_call_impl_context);
   g_test_add_func ("/smartasync/operation/matrix/async-async", test_async_async);
   g_test_add_func ("/smartasync/operation/matrix/async-blocking", test_async_blocking_offloaded);
   g_test_add_func ("/smartasync/operation/smart/sync-context", test_smart_call_sync_context);
