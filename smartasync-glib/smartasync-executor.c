@@ -44,7 +44,8 @@
 #include "config.h"
 
 #include "smartasync-error.h"
-#include "smartasync-executor.h"
+#include "smartasync-executor-private.h"
+#include "smartasync-operation.h"
 
 /* How long an idle worker spins before it blocks, at most, by default. A
  * futex wake-up costs 30–60 µs on small VMs; work that arrives within the
@@ -85,22 +86,50 @@ G_DEFINE_FINAL_TYPE (SmartasyncExecutor, smartasync_executor, G_TYPE_OBJECT)
 
 typedef struct
 {
-  GTask           *task;
-  GTaskThreadFunc  func;
+  GTask           *task;   /* NULL for a plain function */
+  GTaskThreadFunc  task_func;
+  GFunc            func;
+  gpointer         data;
 } Work;
 
 /* Work items carry everything they need: the executor may be finalized
  * while they are queued. */
+/* A function that returned without completing its task, and without keeping
+ * it for later, left it to nobody: its caller gets an error instead of never
+ * hearing back (GLib's pool completes such a task too). When the function
+ * did complete it, either GTask's completion source still holds the task,
+ * or the callback ran and the task is marked completed. */
+static void
+answer_if_abandoned (GTask *task)
+{
+  gpointer source_object = g_task_get_source_object (task);
+  const char *name = g_task_get_name (task);
+
+  if (g_atomic_int_get (&G_OBJECT (task)->ref_count) != 1 || g_task_get_completed (task))
+    return;
+
+  if (name == NULL && SMARTASYNC_IS_OPERATION (source_object))
+    name = smartasync_operation_get_name (source_object);
+  g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                           "The blocking function of “%s” returned without completing its GTask",
+                           name ? name : "a task");
+}
+
 static void
 run_work (Work *work)
 {
-  if (!g_task_return_error_if_cancelled (work->task))
-    work->func (work->task,
-                g_task_get_source_object (work->task),
-                g_task_get_task_data (work->task),
-                g_task_get_cancellable (work->task));
+  if (work->task == NULL)
+    work->func (work->data, NULL);
+  else if (!g_task_return_error_if_cancelled (work->task))
+    {
+      work->task_func (work->task,
+                       g_task_get_source_object (work->task),
+                       g_task_get_task_data (work->task),
+                       g_task_get_cancellable (work->task));
+      answer_if_abandoned (work->task);
+    }
 
-  g_object_unref (work->task);
+  g_clear_object (&work->task);
   g_free (work);
 }
 
@@ -207,6 +236,29 @@ pool_ensure_worker (Pool    *pool,
     }
 
   g_thread_unref (thread);
+  return TRUE;
+}
+
+/* Takes @work, unless no worker could be started (then it is freed). */
+static gboolean
+pool_push (Pool     *pool,
+           Work     *work,
+           GError  **error)
+{
+  g_autoptr(GError) thread_error = NULL;
+
+  g_atomic_int_inc (&pool->n_queued);
+  if (!pool_ensure_worker (pool, &thread_error))
+    {
+      g_atomic_int_add (&pool->n_queued, -1);
+      g_clear_object (&work->task);
+      g_free (work);
+      g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED,
+                   "Could not start a worker thread: %s", thread_error->message);
+      return FALSE;
+    }
+
+  g_async_queue_push (pool->queue, work);
   return TRUE;
 }
 
@@ -391,19 +443,37 @@ smartasync_executor_run_in_thread (SmartasyncExecutor *self,
   g_return_if_fail (G_IS_TASK (task));
   g_return_if_fail (task_func != NULL);
 
-  g_atomic_int_inc (&self->pool->n_queued);
-  if (!pool_ensure_worker (self->pool, &error))
-    {
-      g_atomic_int_add (&self->pool->n_queued, -1);
-      g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED,
-                               "Could not start a worker thread: %s", error->message);
-      return;
-    }
-
-  work = g_new (Work, 1);
+  work = g_new0 (Work, 1);
   work->task = g_object_ref (task);
-  work->func = task_func;
-  g_async_queue_push (self->pool->queue, work);
+  work->task_func = task_func;
+  if (!pool_push (self->pool, work, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+}
+
+/*< private >
+ * _smartasync_executor_run:
+ * @self: an executor
+ * @func: what to run on a worker, called with @data and %NULL
+ * @data: for @func
+ * @error: return location for an error
+ *
+ * Runs a plain function on one of the executor's threads, with no #GTask
+ * and so no completion queued on the calling thread's context.
+ *
+ * Returns: %FALSE with @error set if no worker could be started; @func then
+ *   does not run
+ */
+gboolean
+_smartasync_executor_run (SmartasyncExecutor  *self,
+                          GFunc                func,
+                          gpointer             data,
+                          GError             **error)
+{
+  Work *work = g_new0 (Work, 1);
+
+  work->func = func;
+  work->data = data;
+  return pool_push (self->pool, work, error);
 }
 
 static GMutex default_lock;

@@ -60,6 +60,7 @@
 
 #include "smartasync-context-private.h"
 #include "smartasync-error.h"
+#include "smartasync-executor-private.h"
 #include "smartasync-lock.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-wait-private.h"
@@ -364,26 +365,23 @@ run_done_async (GObject      *source_object,
 }
 
 static void
-run_in_worker (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+run_in_worker (gpointer data,
+               gpointer unused)
 {
-  Run *run = task_data;
+  Run *run = data;
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
   smartasync_operation_call_sync (run->call.operation, run->call.source_object, run->call.args,
                                   run->flight->cancellable, &value, &error);
   flight_complete (run->flight, &value, error);
-  /* The task only carries the run: it is never returned, so no completion
-   * is queued on the context of the thread that started the flight, which
-   * may have stopped waiting long ago. */
+  run_free (run);
 }
 
 /* The run must not go through g_task_run_in_thread(): GTask always queues
  * the task's completion on the starting thread's context (here a sync
- * caller's private context, left behind in it). An executor does not. */
+ * caller's private context, which may have stopped waiting long ago). An
+ * executor runs a plain function, with no task. */
 static SmartasyncExecutor *
 worker_executor (SmartasyncOperation *operation)
 {
@@ -427,10 +425,13 @@ flight_start (Flight              *flight,
   else
     {
       g_autoptr(SmartasyncExecutor) executor = worker_executor (operation);
-      g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+      g_autoptr(GError) error = NULL;
 
-      g_task_set_task_data (task, run, run_free);
-      smartasync_executor_run_in_thread (executor, task, run_in_worker);
+      if (!_smartasync_executor_run (executor, run_in_worker, run, &error))
+        {
+          flight_complete (flight, NULL, error);
+          run_free (run);
+        }
     }
 }
 

@@ -2062,9 +2062,7 @@ isolated_nested_call_never_returns (void)
 /* A blocking implementation that does not complete its task, offloaded to
  * a SmartasyncExecutor: the caller must be answered once (as on GLib's pool
  * and on the direct paths), not never. */
-/* Not run: a known gap, see doc/guarantees.md ("Known gaps"). It fails
- * today and is kept, to be enabled with the fix. */
-G_GNUC_UNUSED static void
+static void
 isolated_executor_not_completed (void)
 {
   g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (1);
@@ -2078,8 +2076,10 @@ isolated_executor_not_completed (void)
   g_main_context_push_thread_default (loop_context);
   smartasync_operation_call_async (op, NULL, NULL, NULL, outcome_callback, &out);
   g_assert_true (iterate_until_count (loop_context, &out.calls, 1, 2000));
-  g_assert_false (out.ok);
-  g_assert_nonnull (out.error);
+  assert_error (&out, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
+  g_assert_true (strstr (out.error->message, "fault") != NULL);
+  iterate_until_count (loop_context, &out.calls, 2, 100);
+  g_assert_cmpint (out.calls, ==, 1);
   g_main_context_pop_thread_default (loop_context);
   g_main_context_unref (loop_context);
   outcome_clear (&out);
@@ -2311,6 +2311,7 @@ static const IsolatedCase isolated_cases[] = {
   { "lock-leader-thread-exits", isolated_lock_leader_thread_exits },
   { "lock-cancellable-connect-race", isolated_lock_cancellable_connect_race },
   { "nested-call-never-returns", isolated_nested_call_never_returns },
+  { "executor-not-completed", isolated_executor_not_completed },
 };
 
 static void
