@@ -520,9 +520,16 @@ typedef struct
 {
   SmartasyncThreadState *state;
   GMainContext          *context;   /* the private context the task completes on */
+  SmartasyncOperation   *operation;
   GAsyncReadyCallback    callback;
   gpointer               user_data;
+  gboolean               substituted;  /* the task was dropped: answered by another */
 } TrackedCallback;
+
+static void tag_task             (SmartasyncOperation *self,
+                                  GTask               *task);
+static void tracked_task_dropped (gpointer             data,
+                                  GObject             *where_the_task_was);
 
 static void
 tracked_free (TrackedCallback *tracked)
@@ -530,16 +537,8 @@ tracked_free (TrackedCallback *tracked)
   g_atomic_int_add (&tracked->state->tracked_pending, -1);
   g_main_context_wakeup (tracked->context);
   g_main_context_unref (tracked->context);
+  g_object_unref (tracked->operation);
   g_free (tracked);
-}
-
-/* The implementation dropped the task without completing it: it no longer
- * holds the wait that drains it, and its record is freed. */
-static void
-tracked_task_dropped (gpointer  data,
-                      GObject  *where_the_task_was)
-{
-  tracked_free (data);
 }
 
 static void
@@ -549,10 +548,50 @@ tracked_callback (GObject      *source_object,
 {
   TrackedCallback *tracked = data;
 
-  g_object_weak_unref (G_OBJECT (result), tracked_task_dropped, tracked);
+  if (!tracked->substituted)
+    g_object_weak_unref (G_OBJECT (result), tracked_task_dropped, tracked);
   if (tracked->callback != NULL)
     tracked->callback (source_object, result, tracked->user_data);
   tracked_free (tracked);
+}
+
+/* Runs on the private context's thread, from one of its waits. */
+static gboolean
+answer_dropped_task (gpointer data)
+{
+  TrackedCallback *tracked = data;
+  g_autoptr(GTask) task = g_task_new (tracked->operation, NULL, tracked_callback, tracked);
+
+  tag_task (tracked->operation, task);
+  g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                           "The implementation of “%s” dropped its GTask without completing it",
+                           tracked->operation->name);
+  return G_SOURCE_REMOVE;
+}
+
+/* The implementation dropped the task without completing it, on whatever
+ * thread. A caller with a callback still gets an answer, on the private
+ * context, from a task standing in for the dropped one; the wait that drains
+ * the call keeps waiting for it. */
+static void
+tracked_task_dropped (gpointer  data,
+                      GObject  *where_the_task_was)
+{
+  TrackedCallback *tracked = data;
+  GSource *idle;
+
+  if (tracked->callback == NULL)
+    {
+      tracked_free (tracked);
+      return;
+    }
+
+  tracked->substituted = TRUE;
+  idle = g_idle_source_new ();
+  g_source_set_static_name (idle, "[smartasync] answer a dropped task");
+  g_source_set_callback (idle, answer_dropped_task, tracked, NULL);
+  g_source_attach (idle, tracked->context);
+  g_source_unref (idle);
 }
 
 /* GLib's g_task_set_source_tag() macro also names the task after the tag,
@@ -585,6 +624,8 @@ new_async_task (SmartasyncOperation *self,
 
       tracked->state = _smartasync_thread_state ();
       tracked->context = g_main_context_ref (g_main_context_get_thread_default ());
+      tracked->operation = g_object_ref (self);
+      tracked->substituted = FALSE;
       tracked->callback = callback;
       tracked->user_data = user_data;
       g_atomic_int_inc (&tracked->state->tracked_pending);

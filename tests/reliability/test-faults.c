@@ -2004,10 +2004,9 @@ isolated_lock_dropped_run (void)
 }
 
 /* A batch whose call never completes: cancelling the batch's wait must get
- * the caller out. */
-/* Not run: a known gap, see doc/guarantees.md ("Known gaps"): the wait
- * gets out, but a dropped task leaves its slot holding the batch (leak). */
-G_GNUC_UNUSED static void
+ * the caller out; once the implementation drops its task, the call is
+ * answered with an error and its slot lets the batch go. */
+static void
 isolated_batch_never_returns (void)
 {
   Behaviour *b = behaviour_new (DONE_MANUAL);
@@ -2015,6 +2014,7 @@ isolated_batch_never_returns (void)
   g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) error2 = NULL;
   GThread *canceller = cancel_from_thread (cancellable, 50);
 
   smartasync_batch_add (batch, op, NULL, NULL);
@@ -2023,6 +2023,11 @@ isolated_batch_never_returns (void)
   g_thread_join (canceller);
   g_object_unref (wait_parked (b));
   smartasync_batch_close (batch);
+  g_assert_true (g_task_had_error (G_TASK (smartasync_batch_get_result (batch, 0))));
+  g_assert_false (smartasync_operation_call_finish (op, smartasync_batch_get_result (batch, 0),
+                                                    NULL, &error2));
+  g_assert_error (error2, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
+  g_clear_object (&batch);   /* its result holds the operation */
   release_op (op);
 }
 
@@ -2312,6 +2317,7 @@ static const IsolatedCase isolated_cases[] = {
   { "lock-cancellable-connect-race", isolated_lock_cancellable_connect_race },
   { "nested-call-never-returns", isolated_nested_call_never_returns },
   { "executor-not-completed", isolated_executor_not_completed },
+  { "batch-never-returns", isolated_batch_never_returns },
 };
 
 static void
