@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct _SmartasyncThreadState SmartasyncThreadState;
 typedef struct _SmartasyncStart SmartasyncStart;
+typedef struct _SmartasyncOrphans SmartasyncOrphans;
 
 /* Work that a wait runs from a dispatch of the private context. */
 struct _SmartasyncStart
@@ -24,6 +25,7 @@ struct _SmartasyncThreadState
 {
   GMainContext *private_context;  /* created on demand, or adopted */
   GSource      *starter;          /* dispatches starts, on private_context */
+  SmartasyncOrphans *orphans;     /* of private_context, when the library made it */
   SmartasyncStart *starts;        /* posted, not yet run; innermost first */
   guint         wait_depth;       /* nested waits running on this thread */
   gint          tracked_pending;  /* atomic: library tasks pending on private_context */
@@ -37,6 +39,8 @@ gboolean               _smartasync_thread_state_is_current   (SmartasyncThreadSt
 GMainContext          *_smartasync_thread_state_get_context  (SmartasyncThreadState *state);
 void                   _smartasync_thread_state_post_start   (SmartasyncThreadState *state,
                                                               SmartasyncStart       *start);
+SmartasyncOrphans     *_smartasync_thread_state_add_orphan   (SmartasyncThreadState *state);
+void                   _smartasync_orphans_settle            (SmartasyncOrphans     *orphans);
 gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadState *state);
 gboolean               _smartasync_context_is_private        (GMainContext          *context);
 void                   _smartasync_track_task                (GTask                 *task);

@@ -65,15 +65,90 @@ static void smartasync_thread_state_free (gpointer data);
 
 static GPrivate thread_state_key = G_PRIVATE_INIT (smartasync_thread_state_free);
 
+/* A wait abandoned on cancellation still owes its private context a
+ * completion, which may arrive long after the wait returned, and after its
+ * thread exited. Each private context the library made counts such
+ * completions, so that a context dropped while some are owed is handed to a
+ * janitor thread that dispatches them as they arrive: otherwise the late
+ * completion would be queued where nobody iterates, and its task, its wait
+ * and the context would leak. */
+struct _SmartasyncOrphans
+{
+  gatomicrefcount  ref_count;
+  gint             owed;       /* atomic */
+  GMainContext    *context;
+};
+
+static SmartasyncOrphans *
+orphans_new (GMainContext *context)
+{
+  SmartasyncOrphans *orphans = g_new0 (SmartasyncOrphans, 1);
+
+  g_atomic_ref_count_init (&orphans->ref_count);
+  orphans->context = g_main_context_ref (context);
+  return orphans;
+}
+
+static void
+orphans_unref (SmartasyncOrphans *orphans)
+{
+  if (!g_atomic_ref_count_dec (&orphans->ref_count))
+    return;
+
+  g_main_context_unref (orphans->context);
+  g_free (orphans);
+}
+
+/*< private >
+ * _smartasync_thread_state_add_orphan:
+ *
+ * Records that a wait gave up on a completion its private context still
+ * owes. Returns: (transfer full): what to settle once it arrived, or once
+ * its task is gone, with _smartasync_orphans_settle()
+ */
+SmartasyncOrphans *
+_smartasync_thread_state_add_orphan (SmartasyncThreadState *state)
+{
+  SmartasyncOrphans *orphans = state->orphans;
+
+  if (orphans == NULL)
+    return NULL;
+
+  g_atomic_int_inc (&orphans->owed);
+  g_atomic_ref_count_inc (&orphans->ref_count);
+  return orphans;
+}
+
+void
+_smartasync_orphans_settle (SmartasyncOrphans *orphans)
+{
+  if (g_atomic_int_dec_and_test (&orphans->owed))
+    g_main_context_wakeup (orphans->context);
+  orphans_unref (orphans);
+}
+
+static gpointer
+janitor_main (gpointer data)
+{
+  SmartasyncOrphans *orphans = data;
+
+  g_main_context_push_thread_default (orphans->context);
+  while (g_atomic_int_get (&orphans->owed) > 0)
+    g_main_context_iteration (orphans->context, TRUE);
+  g_main_context_pop_thread_default (orphans->context);
+  orphans_unref (orphans);
+  return NULL;
+}
+
 /* Dispatches what is ready on a private context that is being dropped: the
  * late completion of a wait abandoned on cancellation would otherwise keep
- * the context, its task and its waiter alive in a reference cycle. A
- * completion arriving after this point is leaked with them (see
- * doc/guarantees.md). */
+ * the context, its task and its waiter alive in a reference cycle. Owed
+ * completions still to come go to a janitor thread. */
 static void
 drop_private_context (SmartasyncThreadState *state)
 {
   GMainContext *context = g_steal_pointer (&state->private_context);
+  SmartasyncOrphans *orphans = g_steal_pointer (&state->orphans);
 
   if (context == NULL)
     return;
@@ -83,6 +158,18 @@ drop_private_context (SmartasyncThreadState *state)
 
   for (guint i = 0; i < 64 && g_main_context_iteration (context, FALSE); i++)
     ;
+
+  if (orphans != NULL && g_atomic_int_get (&orphans->owed) > 0)
+    {
+      g_autoptr(GThread) janitor = g_thread_try_new ("smartasync-janitor", janitor_main,
+                                                     orphans, NULL);
+
+      if (janitor == NULL)
+        orphans_unref (orphans);
+    }
+  else if (orphans != NULL)
+    orphans_unref (orphans);
+
   g_main_context_unref (context);
 }
 
@@ -281,6 +368,7 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
     {
       state->private_context = g_main_context_new ();
       g_main_context_set_poll_func (state->private_context, private_context_poll);
+      state->orphans = orphans_new (state->private_context);
       attach_starter (state);
       SMARTASYNC_DEBUG (NULL, "context", "created private context %p",
                         state->private_context);

@@ -28,6 +28,7 @@ struct _SmartasyncWait
   GAsyncResult          *result;
   const char            *name;               /* not owned: read only during the wait */
   const char            *outer_waiting_for;
+  SmartasyncOrphans     *orphans;            /* atomic: set when the wait gave up */
   gint                   tracked_at_start;
   gint                   completed;          /* atomic */
   gint                   dropped;            /* atomic: the watched task died uncompleted */

@@ -63,6 +63,31 @@ _smartasync_wait_init (SmartasyncWait *self,
     }
 }
 
+/* Marks the completion the wait gave up on as arrived, or as never coming. */
+#define ORPHAN_SETTLED ((gpointer) &orphan_settled)
+static const char orphan_settled;
+
+static void
+settle_orphan (SmartasyncWait *self)
+{
+  SmartasyncOrphans *orphans = g_atomic_pointer_exchange (&self->orphans, ORPHAN_SETTLED);
+
+  if (orphans != NULL && orphans != ORPHAN_SETTLED)
+    _smartasync_orphans_settle (orphans);
+}
+
+/* The caller stops waiting, but the completion may still come, even after
+ * this thread exited: the private context must then still be dispatched. */
+static void
+give_up (SmartasyncWait *self)
+{
+  SmartasyncOrphans *orphans = _smartasync_thread_state_add_orphan (self->state);
+
+  if (orphans != NULL &&
+      !g_atomic_pointer_compare_and_exchange (&self->orphans, NULL, orphans))
+    _smartasync_orphans_settle (orphans);   /* it came meanwhile */
+}
+
 static void
 release_if_never_completed (gpointer  data,
                             GObject  *where_the_task_was)
@@ -74,6 +99,7 @@ release_if_never_completed (gpointer  data,
   g_atomic_int_set (&self->dropped, TRUE);
   if (self->context != NULL)
     g_main_context_wakeup (self->context);
+  settle_orphan (self);
   _smartasync_wait_unref (self);
 }
 
@@ -110,6 +136,7 @@ _smartasync_wait_complete (SmartasyncWait *self,
 
   self->result = g_object_ref (result);
   g_atomic_int_set (&self->completed, TRUE);
+  settle_orphan (self);
 
   if (self->watching_task)
     g_object_weak_unref (G_OBJECT (result), release_if_never_completed, self);
@@ -288,6 +315,7 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   if (g_atomic_int_get (&self->completed))
     return TRUE;
 
+  give_up (self);
   if (g_atomic_int_get (&self->dropped))
     g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
                  "The implementation of “%s” dropped its GTask without completing it",

@@ -1488,32 +1488,31 @@ test_thread_exit_ready_completion (void)
   release_op (op);
 }
 
+/* Waits until @flag is set, or WAIT_TIMEOUT_MS passed. */
+static gboolean
+wait_for_flag (gint *flag)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+  while (!g_atomic_int_get (flag) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  return g_atomic_int_get (flag);
+}
+
 /* The completion of an abandoned wait that arrives after its thread exited
  * (or after smartasync_reset() dropped the context) is queued on a context
- * that nobody will iterate again: the task, the waiter and the context are
- * leaked, as the comment of drop_private_context() in
- * smartasync-context.c and doc/guarantees.md say. The test checks the leak,
- * then rescues the objects by iterating that context by hand. */
+ * that its thread will not iterate again: a janitor thread dispatches it,
+ * and the task, the waiter and the context are freed. */
 static void
-check_late_completion_leaks_then_rescue (Behaviour *b)
+check_late_completion_dispatched (Behaviour *b)
 {
   GTask *parked = wait_parked (b);
-  GMainContext *dropped = g_main_context_ref (g_task_get_context (parked));
   gint task_gone = FALSE;
-  gint dispatched = 0;
 
   g_object_weak_ref (G_OBJECT (parked), weak_notify_flag, &task_gone);
   return_result (parked, FALSE);
   g_object_unref (parked);
-  g_usleep (20 * 1000);
-  g_assert_false (g_atomic_int_get (&task_gone));
-  g_assert_true (g_main_context_pending (dropped));
-
-  while (g_main_context_iteration (dropped, FALSE))
-    dispatched++;
-  g_assert_cmpint (dispatched, >, 0);
-  g_assert_true (g_atomic_int_get (&task_gone));
-  g_main_context_unref (dropped);
+  g_assert_true (wait_for_flag (&task_gone));
 }
 
 static void
@@ -1527,7 +1526,7 @@ test_thread_exit_late_completion (void)
 
   g_thread_join (g_thread_new ("waiter", abandoned_wait_then_exit, &job));
   g_thread_join (canceller);
-  check_late_completion_leaks_then_rescue (b);
+  check_late_completion_dispatched (b);
   release_op (op);
 }
 
@@ -1544,7 +1543,7 @@ test_reset_late_completion (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_thread_join (canceller);
   smartasync_reset ();
-  check_late_completion_leaks_then_rescue (b);
+  check_late_completion_dispatched (b);
   release_op (op);
 }
 
@@ -2260,12 +2259,7 @@ leave_lock_run (gpointer data)
   return NULL;
 }
 
-/* Not run: this is a known gap (doc/guarantees.md, "Known gaps"); it fails
- * today, and is kept to be enabled once a dying thread hands its private
- * context over to a thread that keeps dispatching it. */
-G_GNUC_UNUSED /* Not run: a known gap, see doc/guarantees.md ("Known gaps"). It fails
- * today and is kept, to be enabled with the fix. */
-G_GNUC_UNUSED static void
+static void
 isolated_lock_worker_abandoned_wait (void)
 {
   SmartasyncExecutor *executor = smartasync_executor_new (1);
@@ -2299,8 +2293,7 @@ isolated_lock_worker_abandoned_wait (void)
   g_object_weak_ref (G_OBJECT (parked), weak_notify_flag, &task_gone);
   return_result (parked, FALSE);
   g_object_unref (parked);
-  g_usleep (50 * 1000);
-  g_assert_true (g_atomic_int_get (&task_gone));
+  g_assert_true (wait_for_flag (&task_gone));
   release_op (op);
 }
 
@@ -2318,6 +2311,7 @@ static const IsolatedCase isolated_cases[] = {
   { "nested-call-never-returns", isolated_nested_call_never_returns },
   { "executor-not-completed", isolated_executor_not_completed },
   { "batch-never-returns", isolated_batch_never_returns },
+  { "lock-worker-abandoned-wait", isolated_lock_worker_abandoned_wait },
 };
 
 static void
