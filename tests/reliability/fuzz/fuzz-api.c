@@ -40,13 +40,14 @@
  * - no leak: LeakSanitizer (libFuzzer's -detect_leaks=1) or valgrind
  *   (fuzz-api-replay under `meson test --setup valgrind`).
  *
- * The harness stays away from documented limitations and from the known
- * gaps that tests/reliability/test-faults.c reproduces ("isolated" cases), so
- * that what it finds is new: it lets late completions of abandoned waits
- * arrive before the waiting thread resets or exits (doc/guarantees.md), it
- * never lets a lock run or a batch call drop its task, lock runs on workers
- * complete on the worker, and its threads keep iterating their private
- * context until everything has drained. */
+ * The harness stays away from documented limitations and from the cases
+ * that tests/reliability/test-faults.c covers one by one ("isolated" cases,
+ * among them three former gaps this harness found), so that what it finds is
+ * new: it lets late completions of abandoned waits arrive before the waiting
+ * thread resets or exits (a janitor thread would dispatch them, out of the
+ * harness's sight), it never lets a lock run or a batch call drop its task,
+ * lock runs on workers complete on the worker, and its threads keep
+ * iterating their private context until everything has drained. */
 
 #include <smartasync-glib.h>
 
@@ -319,15 +320,16 @@ record_fix_mode (Record   *rec,
   if (rec->mode == M_MANUAL && !can_park)
     rec->mode = M_THREAD;
   /* A dropped task ends sync waits and lock runs (NOT_COMPLETED) and
-   * awaits (FAILED); a plain async call is never answered (GTask's
-   * contract) and a batch waits forever (test-faults.c,
-   * isolated/batch-never-returns). */
+   * awaits (FAILED); batch calls get NOT_COMPLETED (test-faults.c,
+   * isolated/batch-never-returns, not modelled here) and a plain async call
+   * is never answered (GTask's contract). */
   if (rec->mode == M_NEVER && !sync_wait && rec->via != VIA_AWAIT && rec->via != VIA_LOCK)
     rec->mode = M_THREAD;
   /* A run on a worker abandons its wait when every caller leaves; a
-   * completion arriving later on a worker that GLib's pool has retired
-   * meanwhile is leaked (test-faults.c, isolated/lock-worker-abandoned-wait,
-   * found by this fuzzer): completions of worker runs stay on the worker. */
+   * completion arriving after the worker exited goes to a janitor thread
+   * (test-faults.c, isolated/lock-worker-abandoned-wait, found by this
+   * fuzzer), out of the final drain's sight: completions of worker runs stay
+   * on the worker. */
   if (rec->via == VIA_LOCK && rec->lock_on_worker &&
       (rec->mode == M_THREAD || rec->mode == M_MANUAL))
     rec->mode = M_IDLE;
@@ -877,7 +879,7 @@ call_batch (Reader   *r,
       recs[i]->batch = shared;
       record_fix_mode (recs[i], can_park);
       if (recs[i]->mode == M_NEVER)
-        recs[i]->mode = M_THREAD;   /* a batch call that never completes: known gap */
+        recs[i]->mode = M_THREAD;   /* covered by isolated/batch-never-returns */
       if (recs[i]->mode == M_CANCEL)
         g_atomic_int_set (&shared->cancelled, TRUE);
       record_add (recs[i]);
