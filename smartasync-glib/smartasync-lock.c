@@ -77,15 +77,32 @@ typedef struct
   gint             finished;     /* atomic: the caller is answered once */
 } Waiter;
 
+/* The callers of a flight, detached from it as a whole to be answered.
+ * A caller without a cancellable cannot leave: its task alone is kept,
+ * which saves a record, its references and its claim per caller. */
+typedef struct
+{
+  GPtrArray *tasks;    /* GTask, of callers without a cancellable */
+  GPtrArray *waiters;  /* Waiter, of callers with one */
+} Callers;
+
 struct _Flight
 {
   gatomicrefcount  ref_count;
   SmartasyncLock  *lock;
   char            *key;
   GCancellable    *cancellable;  /* the run's own */
-  GPtrArray       *waiters;      /* under lock->mutex; NULL once detached */
+  Callers         *callers;      /* under lock->mutex; NULL once detached */
   guint            n_active;
 };
+
+/* The run's value, shared by the tasks of every caller: each finish copies
+ * it out, instead of each task holding a copy. */
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  GValue           value;
+} Outcome;
 
 struct _SmartasyncLock
 {
@@ -111,6 +128,48 @@ G_DEFINE_FINAL_TYPE (SmartasyncLock, smartasync_lock, G_TYPE_OBJECT)
 
 /* Flights and waiters */
 
+static void
+callers_free (Callers *callers)
+{
+  g_ptr_array_unref (callers->tasks);
+  g_ptr_array_unref (callers->waiters);
+  g_free (callers);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Callers, callers_free)
+
+static Outcome *
+outcome_new (const GValue *value)
+{
+  Outcome *outcome = g_new0 (Outcome, 1);
+
+  g_atomic_ref_count_init (&outcome->ref_count);
+  g_value_init (&outcome->value, G_VALUE_TYPE (value));
+  g_value_copy (value, &outcome->value);
+  return outcome;
+}
+
+static Outcome *
+outcome_ref (Outcome *outcome)
+{
+  g_atomic_ref_count_inc (&outcome->ref_count);
+  return outcome;
+}
+
+static void
+outcome_unref (gpointer data)
+{
+  Outcome *outcome = data;
+
+  if (!g_atomic_ref_count_dec (&outcome->ref_count))
+    return;
+
+  g_value_unset (&outcome->value);
+  g_free (outcome);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Outcome, outcome_unref)
+
 static Flight *
 flight_ref (Flight *flight)
 {
@@ -124,7 +183,7 @@ flight_unref (Flight *flight)
   if (!g_atomic_ref_count_dec (&flight->ref_count))
     return;
 
-  g_clear_pointer (&flight->waiters, g_ptr_array_unref);
+  g_clear_pointer (&flight->callers, callers_free);
   g_object_unref (flight->cancellable);
   g_object_unref (flight->lock);
   g_free (flight->key);
@@ -162,7 +221,9 @@ flight_new (SmartasyncLock *lock,
   flight->lock = g_object_ref (lock);
   flight->key = g_strdup (key);
   flight->cancellable = g_cancellable_new ();
-  flight->waiters = g_ptr_array_new_with_free_func (waiter_unref);
+  flight->callers = g_new (Callers, 1);
+  flight->callers->tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  flight->callers->waiters = g_ptr_array_new_with_free_func (waiter_unref);
   return flight;
 }
 
@@ -227,22 +288,33 @@ waiter_claim (Waiter   *waiter,
 }
 
 static void
-deliver (GPtrArray    *waiters,
+answer (GTask        *task,
+        Outcome      *outcome,
+        const GError *error)
+{
+  if (error != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_task_return_pointer (task, outcome_ref (outcome), outcome_unref);
+}
+
+/* Only the one who detached @callers from their flight delivers to them. */
+static void
+deliver (Callers      *callers,
          const GValue *value,
          const GError *error)
 {
-  for (guint i = 0; i < waiters->len; i++)
+  g_autoptr(Outcome) outcome = error == NULL ? outcome_new (value) : NULL;
+
+  for (guint i = 0; i < callers->tasks->len; i++)
+    answer (g_ptr_array_index (callers->tasks, i), outcome, error);
+
+  for (guint i = 0; i < callers->waiters->len; i++)
     {
-      Waiter *waiter = g_ptr_array_index (waiters, i);
+      Waiter *waiter = g_ptr_array_index (callers->waiters, i);
 
-      if (!waiter_claim (waiter, TRUE))
-        continue;
-
-      /* GTask copies the value: each caller gets its own copy or reference. */
-      if (error != NULL)
-        g_task_return_error (waiter->task, g_error_copy (error));
-      else
-        g_task_return_value (waiter->task, (GValue *) value);
+      if (waiter_claim (waiter, TRUE))
+        answer (waiter->task, outcome, error);
     }
 }
 
@@ -252,15 +324,15 @@ flight_complete (Flight       *flight,
                  const GError *error)
 {
   SmartasyncLock *self = flight->lock;
-  g_autoptr(GPtrArray) waiters = NULL;
+  g_autoptr(Callers) callers = NULL;
 
   g_mutex_lock (&self->mutex);
   remove_flight (self, flight);
-  waiters = g_steal_pointer (&flight->waiters);
+  callers = g_steal_pointer (&flight->callers);
   g_mutex_unlock (&self->mutex);
 
-  if (waiters != NULL)
-    deliver (waiters, value, error);
+  if (callers != NULL)
+    deliver (callers, value, error);
 }
 
 /* A handler cannot disconnect itself, and the connection owns a reference
@@ -299,7 +371,7 @@ waiter_cancelled (GCancellable *cancellable,
   /* The waiter stays in the list (delivery skips answered waiters): removing
    * it would make N cancellations cost O(N²). */
   g_mutex_lock (&self->mutex);
-  if (flight->waiters != NULL)
+  if (flight->callers != NULL)
     {
       everybody_left = --flight->n_active == 0;
       if (everybody_left)
@@ -526,11 +598,13 @@ smartasync_lock_new (void)
   return g_object_new (SMARTASYNC_TYPE_LOCK, NULL);
 }
 
-/* Adds the caller to the flight for @key, creating it if there is none.
- * Returns the flight to start, or %NULL when the caller joined one. */
+/* Adds the caller to the flight for @key, creating it if there is none: its
+ * @waiter if it has a cancellable, its @task otherwise. Returns the flight
+ * to start, or %NULL when the caller joined one. */
 static Flight *
 join_or_create (SmartasyncLock *self,
                 const char     *key,
+                GTask          *task,
                 Waiter         *waiter)
 {
   Flight *flight, *created = NULL;
@@ -546,11 +620,46 @@ join_or_create (SmartasyncLock *self,
   else
     g_atomic_int_inc (&self->joins);
 
-  waiter->flight = flight_ref (flight);
-  g_ptr_array_add (flight->waiters, waiter_ref (waiter));
+  if (waiter != NULL)
+    {
+      waiter->flight = flight_ref (flight);
+      g_ptr_array_add (flight->callers->waiters, waiter_ref (waiter));
+    }
+  else
+    g_ptr_array_add (flight->callers->tasks, g_object_ref (task));
   flight->n_active++;
   g_mutex_unlock (&self->mutex);
 
+  return created;
+}
+
+/* Joins with a record that @cancellable can take out of the flight. */
+static Flight *
+join_leavable (SmartasyncLock *self,
+               const char     *key,
+               GTask          *task,
+               GCancellable   *cancellable)
+{
+  Waiter *waiter = g_new0 (Waiter, 1);
+  Flight *created;
+  gulong handler;
+
+  g_atomic_ref_count_init (&waiter->ref_count);
+  waiter->task = g_object_ref (task);
+  waiter->cancellable = g_object_ref (cancellable);
+  created = join_or_create (self, key, NULL, waiter);
+
+  /* Connected after joining: if already cancelled, the handler runs now and
+   * leaves the flight. The connection owns a reference. If the flight was
+   * answered meanwhile (on another thread), delivery found no handler to
+   * disconnect: do it here. */
+  handler = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled),
+                                   waiter_ref (waiter), waiter_unref);
+  g_atomic_pointer_set (&waiter->handler, GSIZE_TO_POINTER (handler));
+  if (g_atomic_int_get (&waiter->finished))
+    waiter_disconnect (waiter);
+
+  waiter_unref (waiter);
   return created;
 }
 
@@ -588,7 +697,6 @@ smartasync_lock_run_async (SmartasyncLock      *self,
 {
   g_autoptr(GVariant) sunk = NULL;
   g_autoptr(GTask) task = NULL;
-  Waiter *waiter;
   Flight *created;
 
   g_return_if_fail (SMARTASYNC_IS_LOCK (self));
@@ -603,32 +711,16 @@ smartasync_lock_run_async (SmartasyncLock      *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  waiter = g_new0 (Waiter, 1);
-  g_atomic_ref_count_init (&waiter->ref_count);
-  waiter->task = g_object_ref (task);
-  waiter->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  created = join_or_create (self, key, waiter);
-
-  /* Connected after joining: if already cancelled, the handler runs now and
-   * leaves the flight. The connection owns a reference. If the flight was
-   * answered meanwhile (on another thread), delivery found no handler to
-   * disconnect: do it here. */
-  if (cancellable != NULL)
-    {
-      gulong handler = g_cancellable_connect (cancellable, G_CALLBACK (waiter_cancelled),
-                                              waiter_ref (waiter), waiter_unref);
-
-      g_atomic_pointer_set (&waiter->handler, GSIZE_TO_POINTER (handler));
-      if (g_atomic_int_get (&waiter->finished))
-        waiter_disconnect (waiter);
-    }
+  if (cancellable == NULL)
+    created = join_or_create (self, key, task, NULL);
+  else
+    created = join_leavable (self, key, task, cancellable);
 
   if (created != NULL)
     {
       flight_start (created, operation, source_object, sunk);
       flight_unref (created);
     }
-  waiter_unref (waiter);
 }
 
 /**
@@ -651,16 +743,26 @@ smartasync_lock_run_finish (SmartasyncLock  *self,
                             GValue          *value,
                             GError         **error)
 {
-  g_auto(GValue) dropped = G_VALUE_INIT;
+  Outcome *outcome;
 
   g_return_val_if_fail (SMARTASYNC_IS_LOCK (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   _smartasync_value_prepare_out (value);
-  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
-  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_lock_run_async), FALSE);
+  g_return_val_if_fail (value == NULL || G_VALUE_TYPE (value) == G_TYPE_INVALID, FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == smartasync_lock_run_async, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
+  outcome = g_task_propagate_pointer (G_TASK (result), error);
+  if (outcome == NULL)
+    return _smartasync_value_clear_out (value);
+
+  if (value != NULL)
+    {
+      g_value_init (value, G_VALUE_TYPE (&outcome->value));
+      g_value_copy (&outcome->value, value);
+    }
+  outcome_unref (outcome);
+  return TRUE;
 }
 
 /**
@@ -761,14 +863,14 @@ smartasync_lock_reset (SmartasyncLock *self)
   for (guint i = 0; i < flights->len; i++)
     {
       Flight *f = g_ptr_array_index (flights, i);
-      g_autoptr(GPtrArray) waiters = NULL;
+      g_autoptr(Callers) callers = NULL;
 
       g_mutex_lock (&self->mutex);
-      waiters = g_steal_pointer (&f->waiters);
+      callers = g_steal_pointer (&f->callers);
       g_mutex_unlock (&self->mutex);
 
-      if (waiters != NULL)
-        deliver (waiters, NULL, error);
+      if (callers != NULL)
+        deliver (callers, NULL, error);
       g_cancellable_cancel (f->cancellable);
     }
 }

@@ -878,7 +878,8 @@ _smartasync_value_clear_out (GValue *value)
 void
 _smartasync_value_prepare_out (GValue *value)
 {
-  if (value != NULL && G_VALUE_HOLDS_POINTER (value) && g_value_get_pointer (value) == NULL)
+  /* The type, not G_VALUE_HOLDS_POINTER(): this runs on every finish. */
+  if (value != NULL && G_VALUE_TYPE (value) == G_TYPE_POINTER && g_value_get_pointer (value) == NULL)
     g_value_unset (value);
 }
 
