@@ -574,7 +574,7 @@ smartasync_set_thread_context (GMainContext *context)
  *
  * Returns the calling thread to its initial state, for tests: drops the
  * modes pushed on it and its private context. It also forgets the
- * process-wide default executor ([method@Smartasync.Executor.set_default]),
+ * process-wide default executor ([func@Smartasync.set_default_executor]),
  * the only global state. Other threads keep their private contexts until
  * they exit.
  *
@@ -594,7 +594,7 @@ smartasync_reset (void)
       drop_private_context (state);
     }
 
-  smartasync_executor_set_default (NULL);
+  smartasync_set_default_executor (NULL);
 }
 
 /* Debug logging */

@@ -11,7 +11,7 @@
  * shared with every GIO operation of the process).
  *
  * Set it on an operation ([method@Smartasync.Operation.set_executor]) or as
- * the process-wide default ([method@Smartasync.Executor.set_default]); without
+ * the process-wide default ([func@Smartasync.set_default_executor]); without
  * one, blocking work goes through g_task_run_in_thread(), exactly as GIO's
  * own blocking operations do.
  *
@@ -480,7 +480,7 @@ static GMutex default_lock;
 static SmartasyncExecutor *default_executor;
 
 /**
- * smartasync_executor_get_default:
+ * smartasync_get_default_executor:
  *
  * Gets the executor that offloaded blocking work uses when its operation has
  * none set.
@@ -491,7 +491,7 @@ static SmartasyncExecutor *default_executor;
  * Since: 0.1
  */
 SmartasyncExecutor *
-smartasync_executor_get_default (void)
+smartasync_get_default_executor (void)
 {
   SmartasyncExecutor *executor;
 
@@ -503,7 +503,7 @@ smartasync_executor_get_default (void)
 }
 
 /**
- * smartasync_executor_set_default:
+ * smartasync_set_default_executor:
  * @executor: (nullable): the new default executor, or %NULL to use
  *   g_task_run_in_thread()
  *
@@ -512,7 +512,7 @@ smartasync_executor_get_default (void)
  * Since: 0.1
  */
 void
-smartasync_executor_set_default (SmartasyncExecutor *executor)
+smartasync_set_default_executor (SmartasyncExecutor *executor)
 {
   SmartasyncExecutor *old;
 

@@ -30,8 +30,8 @@ void                smartasync_executor_run_in_thread   (SmartasyncExecutor *sel
                                                          GTaskThreadFunc     task_func);
 
 SMARTASYNC_AVAILABLE_IN_ALL
-SmartasyncExecutor *smartasync_executor_get_default     (void);
+SmartasyncExecutor *smartasync_get_default_executor     (void);
 SMARTASYNC_AVAILABLE_IN_ALL
-void                smartasync_executor_set_default     (SmartasyncExecutor *executor);
+void                smartasync_set_default_executor     (SmartasyncExecutor *executor);
 
 G_END_DECLS

@@ -462,7 +462,7 @@ worker_executor (SmartasyncOperation *operation)
   SmartasyncExecutor *executor = smartasync_operation_get_executor (operation);
 
   if (executor == NULL)
-    executor = smartasync_executor_get_default ();
+    executor = smartasync_get_default_executor ();
   if (executor == NULL)
     {
       if (g_once_init_enter (&initialized))

@@ -217,7 +217,7 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
    * SmartasyncOperation:executor:
    *
    * The executor that runs offloaded blocking calls, or %NULL for the
-   * default executor ([func@Smartasync.Executor.get_default]), itself %NULL
+   * default executor ([func@Smartasync.get_default_executor]), itself %NULL
    * by default, meaning g_task_run_in_thread().
    *
    * Since: 0.1
@@ -374,7 +374,7 @@ smartasync_operation_get_kind (SmartasyncOperation *self)
  *
  * Gets the executor set with [method@Smartasync.Operation.set_executor].
  * %NULL means that offloaded calls use the default executor
- * ([func@Smartasync.Executor.get_default]), or g_task_run_in_thread() when
+ * ([func@Smartasync.get_default_executor]), or g_task_run_in_thread() when
  * there is none.
  *
  * Returns: (transfer full) (nullable): the executor set on the operation
@@ -669,7 +669,7 @@ _smartasync_operation_run_in_worker (SmartasyncOperation *self,
   g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
 
   if (executor == NULL)
-    executor = smartasync_executor_get_default ();
+    executor = smartasync_get_default_executor ();
 
   if (executor != NULL)
     smartasync_executor_run_in_thread (executor, task, func);

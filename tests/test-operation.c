@@ -680,7 +680,7 @@ test_concurrent_offloads (void)
 
   for (int round = 0; round < 2; round++)
     {
-      smartasync_executor_set_default (round == 0 ? NULL : executor);
+      smartasync_set_default_executor (round == 0 ? NULL : executor);
       many.pending = 200;
       loop = g_main_loop_new (NULL, FALSE);
       g_idle_add (start_many, &many);
@@ -688,7 +688,7 @@ test_concurrent_offloads (void)
       g_clear_pointer (&loop, g_main_loop_unref);
       g_assert_true (many.all_right);
     }
-  smartasync_executor_set_default (NULL);
+  smartasync_set_default_executor (NULL);
 }
 
 /* An idle executor stops spinning: no measurable CPU burn once work stops. */

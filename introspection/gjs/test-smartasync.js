@@ -144,6 +144,14 @@ function testCOffloadFromJs() {
     check(info !== null && info.get_size() > 0, 'worker-thread GIO work from a JS loop');
 }
 
+function testDefaultExecutor() {
+    const executor = Smartasync.Executor.new(1);
+    Smartasync.set_default_executor(executor);
+    check(Smartasync.get_default_executor() === executor, 'default executor set from JS');
+    Smartasync.set_default_executor(null);
+    check(Smartasync.get_default_executor() === null, 'default executor reset with null');
+}
+
 function testSugar() {
     const double = smartasync(function (x) {
         return {twice: 2 * x};
@@ -270,7 +278,7 @@ function testAwaitAndBatch() {
     check(results.every((r, i) => r === `W${i}`), 'batch of 50 from sync code, results in order');
 }
 
-const tests = [testDetection, testSyncGio, testDispatchPaths, testCOffloadFromJs, testSugar,
+const tests = [testDetection, testSyncGio, testDispatchPaths, testCOffloadFromJs, testDefaultExecutor, testSugar,
     testPromisify, testCancellation, testLock, testAwaitAndBatch];
 for (const test of tests) {
     try {

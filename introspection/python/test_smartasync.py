@@ -139,6 +139,29 @@ class DispatchPaths(unittest.TestCase):
         print(f"# loop ticks (10 ms timer) during a 300 ms offloaded Python call: {len(ticks)}")
         self.assertGreater(len(ticks), 10)
 
+    def test_default_executor(self):
+        executor = Smartasync.Executor.new(1)
+        worker = []
+
+        def blocking(task, source, args, cancellable, *unused):
+            worker.append(threading.current_thread().name)
+            task.return_value(GObject.Value(int, 7))
+
+        op = Smartasync.Operation.new_blocking("seven", blocking)
+        result = []
+        Smartasync.set_default_executor(executor)
+        try:
+            self.assertEqual(Smartasync.get_default_executor(), executor)
+            run_in_loop(lambda loop: op.call_async(
+                None, None, None,
+                lambda o, res, *u: (result.append(op.call_finish(res)[1]), loop.quit())))
+        finally:
+            Smartasync.set_default_executor(None)
+        self.assertIsNone(Smartasync.get_default_executor())
+        self.assertEqual(result, [7])
+        self.assertEqual(len(worker), 1)
+        self.assertNotEqual(worker[0], threading.current_thread().name)
+
     def test_errors_and_cancellation(self):
         failing = Smartasync.Operation.new_blocking("fail", fail_blocking)
         with self.assertRaises(GLib.Error) as caught:

@@ -21,7 +21,7 @@
  * smartasync_get_mode(), smartasync_clear_modes(),
  * smartasync_get_thread_context(), smartasync_get_debug(),
  * smartasync_lock_new(), smartasync_batch_new(),
- * smartasync_executor_get_default(), smartasync_error_quark(), the version
+ * smartasync_get_default_executor(), smartasync_error_quark(), the version
  * getters and the *_get_type() functions) have nothing to get wrong; the
  * version check takes plain numbers. They are called once each, so that this
  * file touches every symbol of the headers.
@@ -780,7 +780,7 @@ test_executor_bad_input (void)
 {
   g_autoptr(SmartasyncOperation) op = new_value_op (SMARTASYNC_KIND_BLOCKING);
   g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (1);
-  g_autoptr(SmartasyncExecutor) before = smartasync_executor_get_default ();
+  g_autoptr(SmartasyncExecutor) before = smartasync_get_default_executor ();
   g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
 
   g_assert_true (g_type_is_a (smartasync_executor_get_type (), G_TYPE_OBJECT));
@@ -803,13 +803,13 @@ test_executor_bad_input (void)
                    smartasync_executor_run_in_thread (executor, (GTask *) plain_object (),
                                                       (GTaskThreadFunc) never_called));
   EXPECT_CRITICAL ("*task_func != NULL*", smartasync_executor_run_in_thread (executor, task, NULL));
-  EXPECT_CRITICAL ("*SMARTASYNC_IS_EXECUTOR*", smartasync_executor_set_default (NOT_EXECUTOR));
+  EXPECT_CRITICAL ("*SMARTASYNC_IS_EXECUTOR*", smartasync_set_default_executor (NOT_EXECUTOR));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_EXECUTOR*",
-                   smartasync_executor_set_default ((SmartasyncExecutor *) op));
+                   smartasync_set_default_executor ((SmartasyncExecutor *) op));
 
   /* Nothing changed. */
   {
-    g_autoptr(SmartasyncExecutor) after = smartasync_executor_get_default ();
+    g_autoptr(SmartasyncExecutor) after = smartasync_get_default_executor ();
 
     g_assert_true (after == before);
   }

@@ -1586,14 +1586,14 @@ test_reset_default_executor (void)
   gpointer weak = executor;
 
   b->delay_ms = 30;
-  smartasync_executor_set_default (executor);
+  smartasync_set_default_executor (executor);
   g_object_add_weak_pointer (G_OBJECT (executor), &weak);
   g_object_unref (executor);
   g_main_context_push_thread_default (loop_context);
   smartasync_operation_call_async (op, NULL, NULL, NULL, outcome_callback, &out);
   smartasync_reset ();
   g_assert_null (weak);
-  g_assert_null (smartasync_executor_get_default ());
+  g_assert_null (smartasync_get_default_executor ());
   g_assert_true (iterate_until_count (loop_context, &out.calls, 1, WAIT_TIMEOUT_MS));
   assert_value (&out);
   g_main_context_pop_thread_default (loop_context);

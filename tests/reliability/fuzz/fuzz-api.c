@@ -205,7 +205,7 @@ typedef struct
   GPtrArray      *parked;
   GPtrArray      *batches;
   GPtrArray      *threads;
-  gint            lock_resets;     /* atomic */
+  gint            lock_resets;     /* atomic: twice per reset, odd while one runs */
   gint            key_cancels[N_KEYS];          /* atomic: leaders that cancel their run */
   gint            key_not_completed[N_KEYS];    /* atomic: NOT_COMPLETED or dropped runs */
   gint            next_id;         /* atomic */
@@ -478,6 +478,7 @@ check_result (Record       *rec,
                    (rec->batch != NULL && g_atomic_int_get (&rec->batch->cancelled)) ||
                    (rec->via == VIA_LOCK &&
                     (g_atomic_int_get (&run->lock_resets) != rec->reset_epoch ||
+                     (rec->reset_epoch & 1) ||
                      g_atomic_int_get (&run->key_cancels[rec->key]) > 0));
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -1305,8 +1306,11 @@ execute (Reader *r,
       break;
 
     case I_LOCK_RESET:
+      /* Odd while the reset runs: a call that starts meanwhile may still
+       * join a flight the reset answers. */
       g_atomic_int_inc (&run->lock_resets);
       smartasync_lock_reset (run->lock);
+      g_atomic_int_inc (&run->lock_resets);
       break;
 
     case I_LOCK_RENEW:
@@ -1318,7 +1322,7 @@ execute (Reader *r,
 
     case I_EXECUTOR:
       flags = next_byte (r);
-      smartasync_executor_set_default ((flags & 1) ? executors[flags % 3] : NULL);
+      smartasync_set_default_executor ((flags & 1) ? executors[flags % 3] : NULL);
       break;
 
     case I_SET_CONTEXT:
