@@ -786,7 +786,7 @@ run_sync (SmartasyncOperation  *self,
   if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
     return NULL;
 
-  return g_object_ref (G_TASK (_smartasync_wait_get_result (waiter)));
+  return G_TASK (_smartasync_wait_steal_result (waiter));
 }
 
 /**

@@ -55,6 +55,7 @@ void            _smartasync_wait_start             (SmartasyncWait  *self,
                                                     SmartasyncWaitStartFunc func,
                                                     gpointer         data);
 GAsyncResult   *_smartasync_wait_get_result        (SmartasyncWait  *self);
+GAsyncResult   *_smartasync_wait_steal_result      (SmartasyncWait  *self);
 void            _smartasync_wait_hold_task         (SmartasyncWait  *self,
                                                     GTask           *task);
 gboolean        _smartasync_set_would_block_error  (const char      *name,

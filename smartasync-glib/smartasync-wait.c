@@ -83,9 +83,13 @@ give_up (SmartasyncWait *self)
 {
   SmartasyncOrphans *orphans = _smartasync_thread_state_add_orphan (self->state);
 
-  if (orphans != NULL &&
-      !g_atomic_pointer_compare_and_exchange (&self->orphans, NULL, orphans))
+  if (orphans == NULL)
+    return;
+
+  if (!g_atomic_pointer_compare_and_exchange (&self->orphans, NULL, orphans))
     _smartasync_orphans_settle (orphans);   /* it came meanwhile */
+  else if (g_atomic_int_get (&self->completed))
+    settle_orphan (self);                   /* it came, and did not see us */
 }
 
 static void
@@ -135,8 +139,11 @@ _smartasync_wait_complete (SmartasyncWait *self,
   g_return_val_if_fail (self->result == NULL, FALSE);
 
   self->result = g_object_ref (result);
+  /* Set before looking for a give-up, which sets its mark before looking at
+   * this: one of the two sees the other. */
   g_atomic_int_set (&self->completed, TRUE);
-  settle_orphan (self);
+  if (g_atomic_pointer_get (&self->orphans) != NULL)
+    settle_orphan (self);
 
   if (self->watching_task)
     g_object_weak_unref (G_OBJECT (result), release_if_never_completed, self);
@@ -228,9 +235,30 @@ drain_tracked_tasks (SmartasyncWait *self,
  * that never stops being ready (a caller's bug) from hanging the wait. */
 #define MAX_LEFTOVER_DISPATCHES 64
 
+/* Whether an iteration could dispatch something now. Preparing the sources
+ * tells, without the rest of an iteration (a third of its cost, and a
+ * fifth of a call): a source ready by itself (an idle, an expired timeout, a
+ * completion) says so there. Only file descriptors other than the
+ * context's wake-up one need a poll to tell; then iterate. */
+static gboolean
+may_have_ready_sources (GMainContext *context)
+{
+  GPollFD fds[2];
+  gint priority;
+  gint timeout;
+
+  if (g_main_context_prepare (context, &priority))
+    return TRUE;
+
+  return g_main_context_query (context, priority, &timeout, fds, G_N_ELEMENTS (fds)) > 1;
+}
+
 static void
 dispatch_ready_leftovers (SmartasyncWait *self)
 {
+  if (!may_have_ready_sources (self->context))
+    return;
+
   for (guint i = 0; i < MAX_LEFTOVER_DISPATCHES; i++)
     if (!g_main_context_iteration (self->context, FALSE))
       return;
@@ -381,6 +409,18 @@ _smartasync_wait_start (SmartasyncWait          *self,
   self->start_data = data;
   self->start.run = run_start;
   _smartasync_thread_state_post_start (self->state, &self->start);
+}
+
+/*< private >
+ * _smartasync_wait_steal_result:
+ *
+ * Returns: (transfer full) (nullable): the result received, which the wait
+ *   no longer holds
+ */
+GAsyncResult *
+_smartasync_wait_steal_result (SmartasyncWait *self)
+{
+  return g_steal_pointer (&self->result);
 }
 
 /*< private >
