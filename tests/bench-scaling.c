@@ -699,7 +699,7 @@ offload_baselines (const guint *rows,
                    Offload      path,
                    guint       *baselines)
 {
-  baselines[0] = baselines[1] = 0;
+  memset (baselines, 0, BENCH_MAX_BASELINES * sizeof (guint));
   switch (path)
     {
     case OFF_DEFAULT:
