@@ -553,7 +553,8 @@ smartasync_lock_class_init (SmartasyncLockClass *klass)
   /**
    * SmartasyncLock:executions:
    *
-   * How many runs the lock has started.
+   * How many runs the lock has started. A statistic that every call may
+   * change, from any thread: it is not notified, read it when needed.
    *
    * Since: 0.1
    */
@@ -564,7 +565,8 @@ smartasync_lock_class_init (SmartasyncLockClass *klass)
   /**
    * SmartasyncLock:joins:
    *
-   * How many callers joined a run that was already in flight.
+   * How many callers joined a run that was already in flight. Not notified,
+   * like [property@Smartasync.Lock:executions].
    *
    * Since: 0.1
    */
