@@ -161,7 +161,8 @@ drop_private_context (SmartasyncThreadState *state)
 
   if (orphans != NULL && g_atomic_int_get (&orphans->owed) > 0)
     {
-      g_autoptr(GThread) janitor = g_thread_try_new ("smartasync-janitor", janitor_main,
+      /* Thread names longer than 15 bytes are not applied on Linux. */
+      g_autoptr(GThread) janitor = g_thread_try_new ("smartasync-jani", janitor_main,
                                                      orphans, NULL);
 
       if (janitor == NULL)

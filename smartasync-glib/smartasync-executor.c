@@ -226,7 +226,8 @@ pool_ensure_worker (Pool    *pool,
       !g_atomic_int_compare_and_exchange (&pool->n_threads, n, n + 1))
     return TRUE;
 
-  thread = g_thread_try_new ("smartasync-worker", worker_main, pool_ref (pool), error);
+  /* Thread names longer than 15 bytes are not applied on Linux. */
+  thread = g_thread_try_new ("smartasync-work", worker_main, pool_ref (pool), error);
   if (thread == NULL)
     {
       /* Take back the worker's reference; the executor still holds one. */

@@ -1499,6 +1499,38 @@ wait_for_flag (gint *flag)
   return g_atomic_int_get (flag);
 }
 
+/* How many threads of this process have a name starting with @prefix. */
+static guint
+count_threads_named (const char *prefix)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, prefix))
+        n++;
+    }
+  return n;
+}
+
+/* Waits until @n janitor threads run (a thread names itself once started),
+ * or WAIT_TIMEOUT_MS passed. */
+static gboolean
+wait_janitors (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+  while (count_threads_named ("smartasync-jani") != n && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  return count_threads_named ("smartasync-jani") == n;
+}
+
 /* The completion of an abandoned wait that arrives after its thread exited
  * (or after smartasync_reset() dropped the context) is queued on a context
  * that its thread will not iterate again: a janitor thread dispatches it,
@@ -1510,9 +1542,11 @@ check_late_completion_dispatched (Behaviour *b)
   gint task_gone = FALSE;
 
   g_object_weak_ref (G_OBJECT (parked), weak_notify_flag, &task_gone);
+  g_assert_true (wait_janitors (1));
   return_result (parked, FALSE);
   g_object_unref (parked);
   g_assert_true (wait_for_flag (&task_gone));
+  g_assert_true (wait_janitors (0));
 }
 
 static void
@@ -2294,6 +2328,7 @@ isolated_lock_worker_abandoned_wait (void)
   return_result (parked, FALSE);
   g_object_unref (parked);
   g_assert_true (wait_for_flag (&task_gone));
+  g_assert_true (wait_janitors (0));
   release_op (op);
 }
 
