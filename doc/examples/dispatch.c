@@ -141,6 +141,8 @@ later_impl (GTask        *task,
 {
   GSource *idle = g_idle_source_new ();
 
+  expect ("asynchronous implementation, called synchronously",
+          smartasync_in_async_context (), TRUE);
   g_source_set_callback (idle, idle_during_wait, g_object_ref (task), g_object_unref);
   g_source_attach (idle, g_main_context_get_thread_default ());
   g_source_unref (idle);
