@@ -516,82 +516,112 @@ offload_thread_func (GTask        *task,
   _smartasync_call_clear (&call);
 }
 
+/* A call whose task is watched: if the implementation drops the task
+ * without completing it, the caller is still answered, with
+ * SMARTASYNC_ERROR_NOT_COMPLETED, by a task standing in for the dropped one.
+ * Calls started on a private context are also counted, so that the wait
+ * that runs them drains them. */
 typedef struct
 {
-  SmartasyncThreadState *state;
-  GMainContext          *context;   /* the private context the task completes on */
+  SmartasyncThreadState *state;     /* counts the call as pending, or NULL */
+  GMainContext          *context;   /* the context the task completes on */
   SmartasyncOperation   *operation;
   GAsyncReadyCallback    callback;
   gpointer               user_data;
   gboolean               substituted;  /* the task was dropped: answered by another */
-} TrackedCallback;
+} WatchedCall;
 
-static void tag_task             (SmartasyncOperation *self,
-                                  GTask               *task);
-static void tracked_task_dropped (gpointer             data,
-                                  GObject             *where_the_task_was);
+static void tag_task           (SmartasyncOperation *self,
+                                GTask               *task);
+static void watched_task_dropped (gpointer           data,
+                                  GObject           *where_the_task_was);
 
 static void
-tracked_free (TrackedCallback *tracked)
+watched_free (WatchedCall *watched)
 {
-  g_atomic_int_add (&tracked->state->tracked_pending, -1);
-  g_main_context_wakeup (tracked->context);
-  g_main_context_unref (tracked->context);
-  g_object_unref (tracked->operation);
-  g_free (tracked);
+  if (watched->state != NULL)
+    {
+      g_atomic_int_add (&watched->state->tracked_pending, -1);
+      g_main_context_wakeup (watched->context);
+    }
+  g_main_context_unref (watched->context);
+  g_object_unref (watched->operation);
+  g_free (watched);
 }
 
 static void
-tracked_callback (GObject      *source_object,
+watched_callback (GObject      *source_object,
                   GAsyncResult *result,
                   gpointer      data)
 {
-  TrackedCallback *tracked = data;
+  WatchedCall *watched = data;
 
-  if (!tracked->substituted)
-    g_object_weak_unref (G_OBJECT (result), tracked_task_dropped, tracked);
-  if (tracked->callback != NULL)
-    tracked->callback (source_object, result, tracked->user_data);
-  tracked_free (tracked);
+  if (!watched->substituted)
+    g_object_weak_unref (G_OBJECT (result), watched_task_dropped, watched);
+  if (watched->callback != NULL)
+    watched->callback (source_object, result, watched->user_data);
+  watched_free (watched);
 }
 
-/* Runs on the private context's thread, from one of its waits. */
+/* Runs on the thread of the task's context, from a dispatch of it. */
 static gboolean
 answer_dropped_task (gpointer data)
 {
-  TrackedCallback *tracked = data;
-  g_autoptr(GTask) task = g_task_new (tracked->operation, NULL, tracked_callback, tracked);
+  WatchedCall *watched = data;
+  g_autoptr(GTask) task = g_task_new (watched->operation, NULL, watched_callback, watched);
 
-  tag_task (tracked->operation, task);
+  tag_task (watched->operation, task);
   g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
                            "The implementation of “%s” dropped its GTask without completing it",
-                           tracked->operation->name);
+                           watched->operation->name);
   return G_SOURCE_REMOVE;
 }
 
 /* The implementation dropped the task without completing it, on whatever
- * thread. A caller with a callback still gets an answer, on the private
- * context, from a task standing in for the dropped one; the wait that drains
- * the call keeps waiting for it. */
+ * thread. A caller with a callback gets its answer on the task's context;
+ * a wait draining the call keeps waiting for it. */
 static void
-tracked_task_dropped (gpointer  data,
+watched_task_dropped (gpointer  data,
                       GObject  *where_the_task_was)
 {
-  TrackedCallback *tracked = data;
+  WatchedCall *watched = data;
   GSource *idle;
 
-  if (tracked->callback == NULL)
+  if (watched->callback == NULL)
     {
-      tracked_free (tracked);
+      watched_free (watched);
       return;
     }
 
-  tracked->substituted = TRUE;
+  watched->substituted = TRUE;
   idle = g_idle_source_new ();
   g_source_set_static_name (idle, "[smartasync] answer a dropped task");
-  g_source_set_callback (idle, answer_dropped_task, tracked, NULL);
-  g_source_attach (idle, tracked->context);
+  g_source_set_callback (idle, answer_dropped_task, watched, NULL);
+  g_source_attach (idle, watched->context);
   g_source_unref (idle);
+}
+
+static GTask *
+new_watched_task (SmartasyncOperation *self,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data,
+                  gboolean             counted)
+{
+  WatchedCall *watched = g_new (WatchedCall, 1);
+  GTask *task;
+
+  watched->state = counted ? _smartasync_thread_state () : NULL;
+  watched->context = g_main_context_ref_thread_default ();
+  watched->operation = g_object_ref (self);
+  watched->substituted = FALSE;
+  watched->callback = callback;
+  watched->user_data = user_data;
+  if (counted)
+    g_atomic_int_inc (&watched->state->tracked_pending);
+  task = g_task_new (self, cancellable, watched_callback, watched);
+  g_object_weak_ref (G_OBJECT (task), watched_task_dropped, watched);
+  return task;
 }
 
 /* GLib's g_task_set_source_tag() macro also names the task after the tag,
@@ -609,29 +639,22 @@ tag_task (SmartasyncOperation *self,
 /* A call started while this thread's private context is thread-default
  * (from code a wait dispatches, or from a blocking implementation running
  * inline) completes on that context; the wait keeps iterating until it has,
- * so the callback never fires inside a later, unrelated wait. */
+ * so the callback never fires inside a later, unrelated wait. An offloaded
+ * call is watched too: on a worker, nobody else would see its task dropped
+ * (an implementation that returns without completing it). A plain
+ * asynchronous call is not: that costs a tenth of the call, and a GTask
+ * dropped by its implementation is never answered, as in GIO. */
 static GTask *
 new_async_task (SmartasyncOperation *self,
                 GCancellable        *cancellable,
                 GAsyncReadyCallback  callback,
                 gpointer             user_data)
 {
+  gboolean counted = _smartasync_context_is_private (g_main_context_get_thread_default ());
   GTask *task;
 
-  if (G_UNLIKELY (_smartasync_context_is_private (g_main_context_get_thread_default ())))
-    {
-      TrackedCallback *tracked = g_new (TrackedCallback, 1);
-
-      tracked->state = _smartasync_thread_state ();
-      tracked->context = g_main_context_ref (g_main_context_get_thread_default ());
-      tracked->operation = g_object_ref (self);
-      tracked->substituted = FALSE;
-      tracked->callback = callback;
-      tracked->user_data = user_data;
-      g_atomic_int_inc (&tracked->state->tracked_pending);
-      task = g_task_new (self, cancellable, tracked_callback, tracked);
-      g_object_weak_ref (G_OBJECT (task), tracked_task_dropped, tracked);
-    }
+  if (G_UNLIKELY (counted) || self->kind == SMARTASYNC_KIND_BLOCKING)
+    task = new_watched_task (self, cancellable, callback, user_data, counted);
   else
     task = g_task_new (self, cancellable, callback, user_data);
 

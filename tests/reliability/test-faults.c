@@ -2108,6 +2108,7 @@ isolated_executor_not_completed (void)
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_BLOCKING, b);
   GMainContext *loop_context = g_main_context_new ();
   Outcome out = { 0 };
+  GTask *held;
 
   b->not_complete = TRUE;
   smartasync_operation_set_executor (op, executor);
@@ -2118,6 +2119,18 @@ isolated_executor_not_completed (void)
   g_assert_true (strstr (out.error->message, "fault") != NULL);
   iterate_until_count (loop_context, &out.calls, 2, 100);
   g_assert_cmpint (out.calls, ==, 1);
+  outcome_clear (&out);
+
+  /* A caller that holds the task (the smart call returns it) is answered
+   * once it lets the task go: until then the implementation could still
+   * complete it. */
+  smartasync_push_mode (SMARTASYNC_MODE_ASYNC);
+  held = smartasync_operation_call (op, NULL, NULL, NULL, outcome_callback, &out);
+  smartasync_pop_mode ();
+  g_assert_false (iterate_until_count (loop_context, &out.calls, 1, 100));
+  g_object_unref (held);
+  g_assert_true (iterate_until_count (loop_context, &out.calls, 1, 2000));
+  assert_error (&out, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
   g_main_context_pop_thread_default (loop_context);
   g_main_context_unref (loop_context);
   outcome_clear (&out);

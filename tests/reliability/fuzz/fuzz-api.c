@@ -307,8 +307,12 @@ record_fix_mode (Record   *rec,
 
   if (blocking)
     {
+      /* Returning without completing gets NOT_COMPLETED on the direct paths
+       * and, on the executor, for callers that do not hold the task (a
+       * smart call's caller does: its task stays pending, as documented). */
       if (rec->mode == M_NOT_COMPLETED &&
-          (via_is_direct (rec->via) || (rec->via == VIA_LOCK && rec->lock_on_worker)))
+          (via_is_direct (rec->via) || (rec->via == VIA_LOCK && rec->lock_on_worker) ||
+           (rec->op == OP_EXECUTOR && (rec->via == VIA_CALL_ASYNC || rec->via == VIA_BATCH))))
         return;
       if (rec->mode != M_NOW && rec->mode != M_CANCEL && rec->mode != M_DELAY)
         rec->mode = M_NOW;
@@ -319,11 +323,11 @@ record_fix_mode (Record   *rec,
     rec->mode = M_IDLE;
   if (rec->mode == M_MANUAL && !can_park)
     rec->mode = M_THREAD;
-  /* A dropped task ends sync waits and lock runs (NOT_COMPLETED) and
-   * awaits (FAILED); batch calls get NOT_COMPLETED (test-faults.c,
-   * isolated/batch-never-returns, not modelled here) and a plain async call
-   * is never answered (GTask's contract). */
-  if (rec->mode == M_NEVER && !sync_wait && rec->via != VIA_AWAIT && rec->via != VIA_LOCK)
+  /* A dropped task ends sync waits, lock runs and batch calls
+   * (NOT_COMPLETED) and awaits (FAILED); a plain async call is never
+   * answered (GTask's contract). */
+  if (rec->mode == M_NEVER && !sync_wait && rec->via != VIA_AWAIT && rec->via != VIA_LOCK &&
+      rec->via != VIA_BATCH)
     rec->mode = M_THREAD;
   /* A run on a worker abandons its wait when every caller leaves; a
    * completion arriving after the worker exited goes to a janitor thread
@@ -879,9 +883,8 @@ call_batch (Reader   *r,
       recs[i]->caller_context = before;
       recs[i]->batch = shared;
       record_fix_mode (recs[i], can_park);
-      if (recs[i]->mode == M_NEVER)
-        recs[i]->mode = M_THREAD;   /* covered by isolated/batch-never-returns */
-      if (recs[i]->mode == M_CANCEL)
+      /* Both cancel the batch's cancellable, shared by every call. */
+      if (recs[i]->mode == M_CANCEL || recs[i]->mode == M_NEVER)
         g_atomic_int_set (&shared->cancelled, TRUE);
       record_add (recs[i]);
     }
