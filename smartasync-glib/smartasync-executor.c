@@ -173,7 +173,10 @@ pool_pop (Pool *pool)
 
   do
     {
-      if ((item = g_async_queue_try_pop (pool->queue)) != NULL)
+      /* The counter first: a spinner that took the queue's lock on every
+       * turn would make the thread pushing work wait for it. */
+      if (g_atomic_int_get (&pool->n_queued) > 0 &&
+          (item = g_async_queue_try_pop (pool->queue)) != NULL)
         {
           g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
           return item;

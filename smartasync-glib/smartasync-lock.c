@@ -292,19 +292,20 @@ answer (GTask        *task,
         Outcome      *outcome,
         const GError *error)
 {
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
-  else
+  if (outcome != NULL)
     g_task_return_pointer (task, outcome_ref (outcome), outcome_unref);
+  else
+    g_task_return_error (task, g_error_copy (error));
 }
 
-/* Only the one who detached @callers from their flight delivers to them. */
+/* Only the one who detached @callers from their flight delivers to them,
+ * the run's value, or else its error. */
 static void
 deliver (Callers      *callers,
          const GValue *value,
          const GError *error)
 {
-  g_autoptr(Outcome) outcome = error == NULL ? outcome_new (value) : NULL;
+  g_autoptr(Outcome) outcome = error == NULL && value != NULL ? outcome_new (value) : NULL;
 
   for (guint i = 0; i < callers->tasks->len; i++)
     answer (g_ptr_array_index (callers->tasks, i), outcome, error);

@@ -508,6 +508,12 @@ offload_thread_func (GTask        *task,
 {
   SmartasyncCall call;
 
+  /* A task that returns on cancel has answered its caller already. GLib
+   * runs its function anyway, and leaks the cancellation error of a task
+   * cancelled before it started if the function then returns an error. */
+  if (g_task_get_return_on_cancel (task) && g_cancellable_is_cancelled (cancellable))
+    return;
+
   /* Our references survive an implementation that replaces the task data. */
   _smartasync_call_init (&call, ((SmartasyncCall *) task_data)->operation,
                          ((SmartasyncCall *) task_data)->source_object,

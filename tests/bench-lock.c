@@ -272,7 +272,7 @@ run_single (Fixture  *fx,
 
   for (guint i = 0; i < fx->single_runs; i++)
     total += run_round (fx, 1, raw, FALSE);
-  return total / fx->single_runs;
+  return total / MAX (fx->single_runs, 1);
 }
 
 static gint64
