@@ -270,7 +270,7 @@ smartasync_await_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
   _smartasync_value_prepare_out (value);
   g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
-  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_await_async), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == smartasync_await_async, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);

@@ -915,7 +915,7 @@ _smartasync_value_prepare_out (GValue *value)
 #define FINISH_PRECONDITIONS(val) \
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), (val)); \
   g_return_val_if_fail (g_task_is_valid (result, self), (val)); \
-  g_return_val_if_fail (g_async_result_is_tagged (result, smartasync_operation_call_async), (val)); \
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == smartasync_operation_call_async, (val)); \
   g_return_val_if_fail (error == NULL || *error == NULL, (val))
 
 /**

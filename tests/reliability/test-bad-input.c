@@ -450,7 +450,7 @@ test_operation_finish (void)
   /* Results of another operation, of a lock, of an untagged task. */
   check_finish_refused (other, result, "*g_task_is_valid*");
   check_finish_refused (op, locked, "*g_task_is_valid*");
-  check_finish_refused (op, G_ASYNC_RESULT (untagged), "*g_async_result_is_tagged*");
+  check_finish_refused (op, G_ASYNC_RESULT (untagged), "*source_tag*");
 
   EXPECT_CRITICAL ("*error == NULL*",
                    g_assert_false (smartasync_operation_call_finish (op, result, &value, &error)));
@@ -660,7 +660,7 @@ test_await_bad_input (void)
 
   EXPECT_CRITICAL ("*g_task_is_valid*", g_assert_false (smartasync_await_finish (NULL, &out, NULL)));
   EXPECT_CRITICAL ("*g_task_is_valid*", g_assert_false (smartasync_await_finish (op_result, &out, NULL)));
-  EXPECT_CRITICAL ("*g_async_result_is_tagged*",
+  EXPECT_CRITICAL ("*source_tag*",
                    g_assert_false (smartasync_await_finish (G_ASYNC_RESULT (untagged), &out, NULL)));
 
   EXPECT_CRITICAL ("*G_IS_VALUE*", g_assert_false (smartasync_await_sync (NULL, NULL, &out, NULL)));
