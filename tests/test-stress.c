@@ -101,6 +101,11 @@ static const guint outcome_weights[N_OUTCOMES] = { 50, 20, 15, 15 };
 static const guint loop_entry_weights[N_ENTRIES] = { 35, 35, 10, 10, 10, 15 };
 static const guint sync_entry_weights[N_ENTRIES] = { 40, 20, 40, 0, 0, 20 };
 
+/* Calls per thread from which a round checks that every dispatch path came
+ * up: the rarest (weight 10 of 115, one implementation in 3) is then
+ * expected about 29 times on 2 threads with a loop. */
+#define MIN_CALLS_FOR_EVERY_PATH 500
+
 /* Few keys, so that runs are shared across threads. */
 #define N_LOCK_KEYS 8
 
@@ -1300,7 +1305,8 @@ wait_for_workers (void)
 }
 
 static void
-check_totals (guint n_calls)
+check_totals (guint    n_calls,
+              gboolean check_paths)
 {
   guint expected[N_RESULTS] = { 0 };
   guint received[N_RESULTS] = { 0 };
@@ -1352,15 +1358,16 @@ check_totals (guint n_calls)
       g_assert_cmpuint (received[r], >, 0);
     }
 
-  /* Every dispatch path was exercised. */
+  /* Every dispatch path was exercised (in a round big enough for the
+   * rarest path to be all but certain to come up). */
   for (guint e = 0; e < N_ENTRIES; e++)
     for (guint m = 0; m < N_IMPLS; m++)
       {
         g_test_message ("%-17s %-8s loop %5u  sync %5u", entry_names[e], impl_names[m],
                         loop_paths[e][m], sync_paths[e][m]);
-        if (loop_entry_weights[e] > 0)
+        if (check_paths && loop_entry_weights[e] > 0)
           g_assert_cmpuint (loop_paths[e][m], >, 0);
-        if (sync_entry_weights[e] > 0)
+        if (check_paths && sync_entry_weights[e] > 0)
           g_assert_cmpuint (sync_paths[e][m], >, 0);
       }
 }
@@ -1401,6 +1408,7 @@ typedef struct
   guint   n_workers;
   guint   n_calls;
   guint32 seed;
+  gboolean check_paths;  /* expects every dispatch path to have come up */
   double  seconds;
 } Round;
 
@@ -1442,7 +1450,7 @@ run_round (Round *round)
                   round->seed, main_calls);
 
   g_thread_pool_free (g_steal_pointer (&completer), FALSE, TRUE);
-  check_totals (n_calls);
+  check_totals (n_calls, round->check_paths);
 
   sentinel_check_and_free (private_sentinel);
   sentinel_check_and_free (default_sentinel);
@@ -1467,6 +1475,8 @@ test_stress_mixed (void)
     .n_calls = env_uint ("SMARTASYNC_STRESS_CALLS", 10000, 500),
     .seed = g_test_rand_int (),
   };
+
+  round.check_paths = round.n_calls >= MIN_CALLS_FOR_EVERY_PATH;
 
   run_round (&round);
 }
@@ -1518,6 +1528,8 @@ test_stress_memory (void)
     .seed = big.seed + 7919,
   };
   gsize before, after_warm_up, after;
+
+  big.check_paths = big.n_calls >= MIN_CALLS_FOR_EVERY_PATH;
   gboolean check_rss = g_getenv ("SMARTASYNC_TEST_QUICK") == NULL;
 
 #ifdef UNDER_ASAN
