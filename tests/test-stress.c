@@ -1528,13 +1528,13 @@ test_stress_memory (void)
     .seed = big.seed + 7919,
   };
   gsize before, after_warm_up, after;
-
-  big.check_paths = big.n_calls >= MIN_CALLS_FOR_EVERY_PATH;
   gboolean check_rss = g_getenv ("SMARTASYNC_TEST_QUICK") == NULL;
 
 #ifdef UNDER_ASAN
   check_rss = FALSE;
 #endif
+
+  big.check_paths = big.n_calls >= MIN_CALLS_FOR_EVERY_PATH;
 
   before = resident_bytes ();
   run_round (&warm_up);
