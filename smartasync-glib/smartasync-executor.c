@@ -61,6 +61,7 @@ typedef struct
   gint             n_threads;    /* atomic */
   gint             n_idle;       /* atomic: workers looking for work */
   gint             n_queued;     /* atomic: work pushed and not yet taken */
+  gint             n_spinning;   /* atomic: 1 while a worker spins */
   gint             spin_us;      /* atomic: the adaptive spin budget */
 } Pool;
 
@@ -163,13 +164,18 @@ cpu_relax (void)
 /* Spins for the adaptive budget, then blocks. The budget doubles when work
  * arrived during a spin and halves when the worker had to block, so a busy
  * pool answers in microseconds and an idle one stops burning CPU after one
- * short spin. */
+ * short spin. One worker spins at a time, the others block: one spinner
+ * picks work up at once, and more would only take cores that other threads
+ * (a loop waking up to the work's result) need. */
 static gpointer
 pool_pop (Pool *pool)
 {
   gint budget = g_atomic_int_get (&pool->spin_us);
   gint64 deadline = g_get_monotonic_time () + budget;
-  gpointer item;
+  gpointer item = NULL;
+
+  if (!g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
+    return g_async_queue_pop (pool->queue);
 
   do
     {
@@ -177,14 +183,18 @@ pool_pop (Pool *pool)
        * turn would make the thread pushing work wait for it. */
       if (g_atomic_int_get (&pool->n_queued) > 0 &&
           (item = g_async_queue_try_pop (pool->queue)) != NULL)
-        {
-          g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
-          return item;
-        }
+        break;
       for (guint i = 0; i < 64; i++)
         cpu_relax ();
     }
   while (budget > 0 && g_get_monotonic_time () < deadline);
+
+  g_atomic_int_set (&pool->n_spinning, 0);
+  if (item != NULL)
+    {
+      g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
+      return item;
+    }
 
   g_atomic_int_set (&pool->spin_us, budget / 2);
   return g_async_queue_pop (pool->queue);
