@@ -43,6 +43,5 @@ SmartasyncOrphans     *_smartasync_thread_state_add_orphan   (SmartasyncThreadSt
 void                   _smartasync_orphans_settle            (SmartasyncOrphans     *orphans);
 gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadState *state);
 gboolean               _smartasync_context_is_private        (GMainContext          *context);
-void                   _smartasync_track_task                (GTask                 *task);
 
 G_END_DECLS

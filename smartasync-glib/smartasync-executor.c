@@ -45,7 +45,6 @@
 
 #include "smartasync-error.h"
 #include "smartasync-executor-private.h"
-#include "smartasync-operation.h"
 
 /* How long an idle worker spins before it blocks, at most, by default. A
  * futex wake-up costs 30–60 µs on small VMs; work that arrives within the
@@ -95,40 +94,16 @@ typedef struct
 
 /* Work items carry everything they need: the executor may be finalized
  * while they are queued. */
-/* A function that returned without completing its task, and without keeping
- * it for later, left it to nobody: its caller gets an error instead of never
- * hearing back (GLib's pool completes such a task too). When the function
- * did complete it, either GTask's completion source still holds the task,
- * or the callback ran and the task is marked completed. */
-static void
-answer_if_abandoned (GTask *task)
-{
-  gpointer source_object = g_task_get_source_object (task);
-  const char *name = g_task_get_name (task);
-
-  if (g_atomic_int_get (&G_OBJECT (task)->ref_count) != 1 || g_task_get_completed (task))
-    return;
-
-  if (name == NULL && SMARTASYNC_IS_OPERATION (source_object))
-    name = smartasync_operation_get_name (source_object);
-  g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
-                           "The blocking function of “%s” returned without completing its GTask",
-                           name ? name : "a task");
-}
-
 static void
 run_work (Work *work)
 {
   if (work->task == NULL)
     work->func (work->data, NULL);
   else if (!g_task_return_error_if_cancelled (work->task))
-    {
-      work->task_func (work->task,
-                       g_task_get_source_object (work->task),
-                       g_task_get_task_data (work->task),
-                       g_task_get_cancellable (work->task));
-      answer_if_abandoned (work->task);
-    }
+    work->task_func (work->task,
+                     g_task_get_source_object (work->task),
+                     g_task_get_task_data (work->task),
+                     g_task_get_cancellable (work->task));
 
   g_clear_object (&work->task);
   g_free (work);
@@ -442,6 +417,9 @@ smartasync_executor_get_max_threads (SmartasyncExecutor *self)
  * does on GLib's pool: the task's callback runs on the context @task was
  * created on. If the task is cancelled before a thread picks it up, it
  * completes with %G_IO_ERROR_CANCELLED and @task_func does not run.
+ * Unlike GLib's pool, the executor does not complete a task that @task_func
+ * returned without completing; a [class@Smartasync.Operation] answers its
+ * caller with %SMARTASYNC_ERROR_NOT_COMPLETED in that case.
  *
  * Since: 0.1
  */

@@ -58,7 +58,6 @@
 
 #include "config.h"
 
-#include "smartasync-context-private.h"
 #include "smartasync-error.h"
 #include "smartasync-executor-private.h"
 #include "smartasync-lock.h"
@@ -816,13 +815,10 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
 
   sunk = args ? g_variant_ref_sink (args) : NULL;
   name = smartasync_operation_get_name (operation);
-  if (_smartasync_sync_wait_would_block (_smartasync_thread_state ()))
-    {
-      _smartasync_set_would_block_error (name, error);
-      return _smartasync_value_clear_out (value);
-    }
+  waiter = _smartasync_wait_new_or_refuse (name, error);
+  if (waiter == NULL)
+    return _smartasync_value_clear_out (value);
 
-  waiter = _smartasync_wait_new (name);
   smartasync_lock_run_async (self, key, operation, source_object, sunk, cancellable,
                              _smartasync_wait_callback, waiter);
   if (!_smartasync_wait_iterate (waiter, cancellable, FALSE, error))

@@ -790,13 +790,10 @@ run_sync (SmartasyncOperation  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  if (_smartasync_sync_wait_would_block (_smartasync_thread_state ()))
-    {
-      _smartasync_set_would_block_error (self->name, error);
-      return NULL;
-    }
+  waiter = _smartasync_wait_new_or_refuse (self->name, error);
+  if (waiter == NULL)
+    return NULL;
 
-  waiter = _smartasync_wait_new (self->name);
   task = new_sync_task (self, cancellable, waiter);
 
   /* A blocking implementation is sync code, run where the caller is; an

@@ -37,6 +37,8 @@ struct _SmartasyncWait
 };
 
 SmartasyncWait *_smartasync_wait_new               (const char      *name);
+SmartasyncWait *_smartasync_wait_new_or_refuse     (const char      *name,
+                                                    GError         **error);
 void            _smartasync_wait_init              (SmartasyncWait  *self,
                                                     const char      *name);
 void            _smartasync_wait_clear             (SmartasyncWait  *self);

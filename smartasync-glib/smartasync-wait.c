@@ -28,14 +28,64 @@
  *   abandoned on cancellation may return long before the operation calls
  *   back)
  */
-SmartasyncWait *
-_smartasync_wait_new (const char *name)
+static SmartasyncWait *
+wait_alloc (void)
 {
   SmartasyncWait *self = g_new0 (SmartasyncWait, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+static void
+wait_push (SmartasyncWait        *self,
+           SmartasyncThreadState *state,
+           const char            *name)
+{
+  self->state = state;
+  self->name = name;
+  self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
+  g_main_context_push_thread_default (self->context);
+  state->wait_depth++;
+  self->tracked_at_start = g_atomic_int_get (&state->tracked_pending);
+}
+
+SmartasyncWait *
+_smartasync_wait_new (const char *name)
+{
+  SmartasyncWait *self = wait_alloc ();
+
   _smartasync_wait_init (self, name);
+  return self;
+}
+
+/*< private >
+ * _smartasync_wait_new_or_refuse:
+ * @name: as for _smartasync_wait_new()
+ * @error: return location for %SMARTASYNC_ERROR_WOULD_BLOCK
+ *
+ * Like _smartasync_wait_new(), for callers that start nothing when the wait
+ * would block a running loop.
+ *
+ * Returns: (transfer full) (nullable): a wait with its private context
+ *   pushed, or %NULL with @error set
+ */
+SmartasyncWait *
+_smartasync_wait_new_or_refuse (const char  *name,
+                                GError     **error)
+{
+  SmartasyncThreadState *state = _smartasync_thread_state ();
+  SmartasyncWait *self;
+
+  if (_smartasync_sync_wait_would_block (state))
+    {
+      _smartasync_set_would_block_error (name, error);
+      return NULL;
+    }
+
+  self = wait_alloc ();
+  wait_push (self, state, name);
   return self;
 }
 
@@ -53,14 +103,8 @@ _smartasync_wait_init (SmartasyncWait *self,
 
   self->state = state;
   self->name = name;
-
   if (!_smartasync_sync_wait_would_block (state))
-    {
-      self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
-      g_main_context_push_thread_default (self->context);
-      state->wait_depth++;
-      self->tracked_at_start = g_atomic_int_get (&state->tracked_pending);
-    }
+    wait_push (self, state, name);
 }
 
 /* Marks the completion the wait gave up on as arrived, or as never coming. */

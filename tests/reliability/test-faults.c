@@ -11,10 +11,10 @@
  * thread and context, with the right value or error; nothing crashes, hangs
  * or leaks (run it with `meson test --setup valgrind`).
  *
- * Some outcomes are documented limitations, not promises (a completion that
- * arrives after its thread's private context was dropped is leaked): those
- * tests check that the limitation is exactly what the documentation says, then
- * rescue the leaked objects by hand so that the run stays valgrind-clean.
+ * Some outcomes are documented limitations, not promises (a call whose
+ * caller's thread exits before it completes is never answered): those tests
+ * check that the limitation is exactly what the documentation says, then
+ * rescue what is left by hand so that the run stays valgrind-clean.
  *
  * Cases that hung or failed when written run in a subprocess with a timeout
  * (the "isolated" cases at the end): one of them failing fails its own test
@@ -1999,8 +1999,8 @@ test_lock_reentrant_callback (void)
 }
 
 /* Isolated cases, each in a subprocess with a timeout: they hung, crashed,
- * leaked or failed when they were written. Those still failing are listed in
- * doc/guarantees.md, "Known gaps"; the others stay as regression tests. */
+ * leaked or failed when they were written, and stay as regression tests
+ * (doc/guarantees.md, "Known gaps", lists any that still fail). */
 
 /* A lock run whose implementation drops its task without completing it:
  * callers get out with their cancellables, and once they have, the flight
@@ -2291,9 +2291,9 @@ isolated_lock_cancellable_connect_race (void)
  * is cancelled). If the implementation completes after the worker thread
  * has exited (here: its executor is dropped; GLib's pool retires idle
  * threads too), the completion goes to the dropped private context of a
- * thread the user never controlled, and is leaked with its task and the
- * context. The fuzzer hit it through GLib's pool (LeakSanitizer). The run's
- * task must be freed once it completes. */
+ * thread the user never controlled: a janitor thread must dispatch it, so
+ * that the run's task is freed once it completes. The fuzzer found the leak
+ * this used to be through GLib's pool (LeakSanitizer). */
 static gpointer
 leave_lock_run (gpointer data)
 {
