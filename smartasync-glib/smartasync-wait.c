@@ -38,17 +38,14 @@ wait_alloc (void)
   return self;
 }
 
+/* Pushes the private context of the wait's thread. */
 static void
-wait_push (SmartasyncWait        *self,
-           SmartasyncThreadState *state,
-           const char            *name)
+wait_push (SmartasyncWait *self)
 {
-  self->state = state;
-  self->name = name;
-  self->context = g_main_context_ref (_smartasync_thread_state_get_context (state));
+  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
   g_main_context_push_thread_default (self->context);
-  state->wait_depth++;
-  self->tracked_at_start = g_atomic_int_get (&state->tracked_pending);
+  self->state->wait_depth++;
+  self->tracked_at_start = g_atomic_int_get (&self->state->tracked_pending);
 }
 
 SmartasyncWait *
@@ -85,7 +82,9 @@ _smartasync_wait_new_or_refuse (const char  *name,
     }
 
   self = wait_alloc ();
-  wait_push (self, state, name);
+  self->state = state;
+  self->name = name;
+  wait_push (self);
   return self;
 }
 
@@ -104,7 +103,7 @@ _smartasync_wait_init (SmartasyncWait *self,
   self->state = state;
   self->name = name;
   if (!_smartasync_sync_wait_would_block (state))
-    wait_push (self, state, name);
+    wait_push (self);
 }
 
 /* Marks the completion the wait gave up on as arrived, or as never coming. */
