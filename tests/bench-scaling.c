@@ -64,6 +64,7 @@
 #define K_IN_FLIGHT 16
 #define THROUGHPUT_OPS 20000      /* per measurement, shared by the calling threads */
 #define LATENCY_OPS 4000          /* round trips per round */
+#define LATENCY_SLICES 16         /* ... in slices, the paths taking turns */
 #define IDLE_US 300000
 #define SCALING_MIN_CALLS 50000   /* calls per round and level */
 #define MAX_PENDING 100000
@@ -346,22 +347,25 @@ floor_main (gpointer data)
 
 typedef struct
 {
-  double median_ns;
-  double cpu_ns_per_op;
-  double cores_busy;     /* CPU time / wall time */
-} ChainResult;
+  gint64 cpu_ns;
+  gint64 wall_ns;
+} ChainCost;
 
-static ChainResult
-measure_chain (Fixture *fx,
-               Offload  path,
-               double  *samples)
+/* Runs @n_ops round trips of @path, writing their times to @samples when
+ * not %NULL, and adds the CPU the process used and the time it took to
+ * @cost. */
+static void
+measure_chain (Fixture   *fx,
+               Offload    path,
+               guint      n_ops,
+               double    *samples,
+               ChainCost *cost)
 {
-  ChainResult result;
   Flow flow;
   gint64 cpu;
   GThread *floor_thread = NULL;
 
-  flow_init (&flow, fx, path, fx->latency_ops, 1);
+  flow_init (&flow, fx, path, n_ops, 1);
   flow.samples = samples;
   flow_setup (&flow);
   if (path == OFF_FLOOR)
@@ -380,10 +384,11 @@ measure_chain (Fixture *fx,
   flow_teardown (&flow);
   fx->failures += flow.failures;
 
-  result.median_ns = samples != NULL ? bench_median (samples, flow.target) : 0;
-  result.cpu_ns_per_op = (double) cpu / flow.target;
-  result.cores_busy = flow.end > flow.start ? (double) cpu / (flow.end - flow.start) : 0;
-  return result;
+  if (cost != NULL)
+    {
+      cost->cpu_ns += cpu;
+      cost->wall_ns += flow.end - flow.start;
+    }
 }
 
 /* 3. and 4. N pending calls, started from one idle, completed from the next */
@@ -846,6 +851,45 @@ report_clear (Report *report)
 
 /* Running */
 
+static double *
+round_samples (const Fixture *fx,
+               Report        *report,
+               Offload        p,
+               guint          r)
+{
+  return report->samples[p] + (gsize) r * fx->latency_ops;
+}
+
+/* A round's chains run in LATENCY_SLICES slices, the paths taking turns: a
+ * small VM's thread wake-ups change speed from one fraction of a second to
+ * the next (the host's scheduling), and every path must see the same mix. */
+static void
+measure_latency_round (Fixture *fx,
+                       Report  *report,
+                       guint    r)
+{
+  ChainCost costs[N_OFFLOADS] = { { 0, 0 } };
+
+  for (guint slice = 0; slice < LATENCY_SLICES; slice++)
+    {
+      guint first = fx->latency_ops * slice / LATENCY_SLICES;
+      guint n_ops = fx->latency_ops * (slice + 1) / LATENCY_SLICES - first;
+
+      for (Offload p = 0; p < N_OFFLOADS && n_ops > 0; p++)
+        measure_chain (fx, p, n_ops, round_samples (fx, report, p, r) + first, &costs[p]);
+    }
+
+  for (Offload p = 0; p < N_OFFLOADS; p++)
+    {
+      bench_table_set_round (report->latency, report->latency_rows[p], r,
+                             bench_median (round_samples (fx, report, p, r), fx->latency_ops));
+      bench_table_set_round (report->cpu, report->cpu_rows[p], r,
+                             (double) costs[p].cpu_ns / fx->latency_ops);
+      report->cores_busy[p][r] = costs[p].wall_ns > 0
+        ? (double) costs[p].cpu_ns / costs[p].wall_ns : 0;
+    }
+}
+
 static void
 run_round (Fixture *fx,
            Report  *report,
@@ -856,14 +900,7 @@ run_round (Fixture *fx,
       bench_table_set_round (report->throughput, report->throughput_rows[t][p], r,
                              measure_throughput (fx, p, thread_counts[t], fx->throughput_ops));
 
-  for (Offload p = 0; p < N_OFFLOADS; p++)
-    {
-      ChainResult chain = measure_chain (fx, p, report->samples[p] + (gsize) r * fx->latency_ops);
-
-      bench_table_set_round (report->latency, report->latency_rows[p], r, chain.median_ns);
-      bench_table_set_round (report->cpu, report->cpu_rows[p], r, chain.cpu_ns_per_op);
-      report->cores_busy[p][r] = chain.cores_busy;
-    }
+  measure_latency_round (fx, report, r);
 
   for (guint l = 0; l < report->n_levels; l++)
     for (Series s = 0; s < N_SERIES; s++)
@@ -892,7 +929,7 @@ measure_idle (Fixture *fx,
     {
       gint64 cpu;
 
-      measure_chain (fx, p, NULL);
+      measure_chain (fx, p, fx->latency_ops, NULL, NULL);
       cpu = bench_cpu_ns ();
       g_usleep (IDLE_US);
       report->idle_cpu_ms[p] = (double) (bench_cpu_ns () - cpu) / 1e6;
@@ -908,7 +945,7 @@ run_all (Fixture *fx,
     {
       if (p >= FIRST_THROUGHPUT)
         measure_throughput (fx, p, 2, fx->throughput_ops / 10);
-      measure_chain (fx, p, NULL);
+      measure_chain (fx, p, fx->latency_ops, NULL, NULL);
     }
   for (Series s = 0; s < N_SERIES; s++)
     measure_batches (fx, s, fx->max_pending, FALSE);
