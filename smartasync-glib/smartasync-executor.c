@@ -54,7 +54,10 @@
 typedef struct
 {
   gatomicrefcount  ref_count;
-  GAsyncQueue     *queue;        /* Work, or the pool itself as a stop token */
+  GMutex           lock;
+  GCond            cond;
+  GQueue           queue;        /* under lock: Work, or the pool itself as a stop token */
+  guint            n_waiting;    /* under lock: workers blocked on cond */
   guint            max_threads;
   guint            max_spin_us;
   gint             n_threads;    /* atomic */
@@ -122,7 +125,8 @@ pool_unref (Pool *pool)
   if (!g_atomic_ref_count_dec (&pool->ref_count))
     return;
 
-  g_async_queue_unref (pool->queue);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->cond);
   g_free (pool);
 }
 
@@ -136,6 +140,59 @@ cpu_relax (void)
 #endif
 }
 
+/* GAsyncQueue signals its condition with the lock held and whether or not a
+ * spinner is about to take the work: the woken worker then blocks again on
+ * the lock, and every push from a loop costs a futex wake-up. On a small VM
+ * each of those is a cross-CPU wake-up of tens of microseconds. This queue
+ * signals after unlocking, only when a worker sleeps, and not when the
+ * spinner will take the work. */
+static gpointer
+pool_try_take (Pool *pool)
+{
+  gpointer item;
+
+  g_mutex_lock (&pool->lock);
+  item = g_queue_pop_head (&pool->queue);
+  g_mutex_unlock (&pool->lock);
+  return item;
+}
+
+static gpointer
+pool_take (Pool *pool)
+{
+  gpointer item;
+
+  g_mutex_lock (&pool->lock);
+  while ((item = g_queue_pop_head (&pool->queue)) == NULL)
+    {
+      pool->n_waiting++;
+      g_cond_wait (&pool->cond, &pool->lock);
+      pool->n_waiting--;
+    }
+  g_mutex_unlock (&pool->lock);
+  return item;
+}
+
+/* A spinner stops spinning (n_spinning 0) before it takes work from the
+ * queue, under the lock. So work that finds it still spinning, here under
+ * the lock, is taken by it; anything more wakes a sleeper. */
+static void
+pool_put (Pool     *pool,
+          gpointer  item,
+          gboolean  for_spinner)
+{
+  gboolean wake;
+
+  g_mutex_lock (&pool->lock);
+  g_queue_push_tail (&pool->queue, item);
+  wake = pool->n_waiting > 0 &&
+         !(for_spinner && pool->queue.length == 1 && g_atomic_int_get (&pool->n_spinning));
+  g_mutex_unlock (&pool->lock);
+
+  if (wake)
+    g_cond_signal (&pool->cond);
+}
+
 /* Spins for the adaptive budget, then blocks. The budget doubles when work
  * arrived during a spin and halves when the worker had to block, so a busy
  * pool answers in microseconds and an idle one stops burning CPU after one
@@ -147,32 +204,37 @@ pool_pop (Pool *pool)
 {
   gint budget = g_atomic_int_get (&pool->spin_us);
   gint64 deadline = g_get_monotonic_time () + budget;
-  gpointer item = NULL;
 
   if (!g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
-    return g_async_queue_pop (pool->queue);
+    return pool_take (pool);
 
   do
     {
       /* The counter first: a spinner that took the queue's lock on every
        * turn would make the thread pushing work wait for it. */
-      if (g_atomic_int_get (&pool->n_queued) > 0 &&
-          (item = g_async_queue_try_pop (pool->queue)) != NULL)
-        break;
+      if (g_atomic_int_get (&pool->n_queued) > 0)
+        {
+          gpointer item;
+
+          g_atomic_int_set (&pool->n_spinning, 0);
+          item = pool_try_take (pool);
+          if (item != NULL)
+            {
+              g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
+              return item;
+            }
+          /* Another worker took it; spin on, unless one spins already. */
+          if (!g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
+            return pool_take (pool);
+        }
       for (guint i = 0; i < 64; i++)
         cpu_relax ();
     }
   while (budget > 0 && g_get_monotonic_time () < deadline);
 
   g_atomic_int_set (&pool->n_spinning, 0);
-  if (item != NULL)
-    {
-      g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
-      return item;
-    }
-
   g_atomic_int_set (&pool->spin_us, budget / 2);
-  return g_async_queue_pop (pool->queue);
+  return pool_take (pool);
 }
 
 static gpointer
@@ -247,7 +309,7 @@ pool_push (Pool     *pool,
       return FALSE;
     }
 
-  g_async_queue_push (pool->queue, work);
+  pool_put (pool, work, TRUE);
   return TRUE;
 }
 
@@ -260,7 +322,9 @@ smartasync_executor_constructed (GObject *object)
   G_OBJECT_CLASS (smartasync_executor_parent_class)->constructed (object);
 
   g_atomic_ref_count_init (&pool->ref_count);
-  pool->queue = g_async_queue_new ();
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->cond);
+  g_queue_init (&pool->queue);
   pool->max_threads = self->max_threads;
   pool->max_spin_us = self->spin_us;
   pool->spin_us = self->spin_us;
@@ -276,7 +340,7 @@ smartasync_executor_finalize (GObject *object)
   gint n = g_atomic_int_get (&self->pool->n_threads);
 
   for (gint i = 0; i < n; i++)
-    g_async_queue_push (self->pool->queue, self->pool);
+    pool_put (self->pool, self->pool, FALSE);
   pool_unref (self->pool);
 
   G_OBJECT_CLASS (smartasync_executor_parent_class)->finalize (object);

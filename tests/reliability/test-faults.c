@@ -1532,6 +1532,121 @@ wait_janitors (guint n)
   return count_threads_named ("smartasync-jani") == n;
 }
 
+/* Hand-offs between the loops that push work and the executor's workers,
+ * spinning or asleep, with every thread count: no work is left in the queue
+ * while a worker sleeps (a chain of one call at a time would then hang), and
+ * the workers exit once the executor is dropped, spinner included. */
+#define HANDOFF_PRODUCERS 3
+
+typedef struct
+{
+  SmartasyncExecutor *executor;
+  guint               calls;
+  gint                answered;
+  gboolean            all_answered;
+} Handoff;
+
+static void
+handoff_thread_func (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_task_return_int (task, 7);
+}
+
+static void
+handoff_answered (GObject      *source_object,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  Handoff *handoff = data;
+
+  g_assert_cmpint (g_task_propagate_int (G_TASK (result), NULL), ==, 7);
+  handoff->answered++;
+}
+
+/* Bursts of 1 to 3 calls, each burst answered before the next one. */
+static gpointer
+handoff_producer (gpointer data)
+{
+  Handoff *handoff = data;
+  GMainContext *context = g_main_context_new ();
+
+  g_main_context_push_thread_default (context);
+  handoff->all_answered = TRUE;
+  for (guint i = 0; i < handoff->calls && handoff->all_answered; i++)
+    {
+      guint burst = 1 + i % 3;
+
+      for (guint k = 0; k < burst; k++)
+        {
+          g_autoptr(GTask) task = g_task_new (NULL, NULL, handoff_answered, handoff);
+
+          smartasync_executor_run_in_thread (handoff->executor, task, handoff_thread_func);
+        }
+      handoff->all_answered = iterate_until_count (context, &handoff->answered,
+                                                   handoff->answered + (gint) burst,
+                                                   WAIT_TIMEOUT_MS);
+    }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return NULL;
+}
+
+static void
+run_handoffs (SmartasyncExecutor *executor,
+              guint               n_producers,
+              guint               calls)
+{
+  Handoff handoffs[HANDOFF_PRODUCERS];
+  GThread *threads[HANDOFF_PRODUCERS];
+
+  for (guint i = 0; i < n_producers; i++)
+    {
+      handoffs[i] = (Handoff) { executor, calls, 0, FALSE };
+      threads[i] = g_thread_new ("handoff", handoff_producer, &handoffs[i]);
+    }
+  for (guint i = 0; i < n_producers; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_true (handoffs[i].all_answered);
+    }
+}
+
+static gboolean
+wait_workers (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+
+  while (count_threads_named ("smartasync-work") != n && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  return count_threads_named ("smartasync-work") == n;
+}
+
+static void
+test_executor_handoffs (void)
+{
+  static const guint spins[] = { 0, 50, 1000 };
+  guint calls = g_getenv ("SMARTASYNC_TEST_QUICK") ? 100 : 2000;
+  guint workers_before = count_threads_named ("smartasync-work");
+
+  for (guint max_threads = 1; max_threads <= 3; max_threads++)
+    for (guint s = 0; s < G_N_ELEMENTS (spins); s++)
+      {
+        SmartasyncExecutor *executor = g_object_new (SMARTASYNC_TYPE_EXECUTOR,
+                                                     "max-threads", max_threads,
+                                                     "spin-us", spins[s], NULL);
+
+        g_test_message ("max-threads %u, spin-us %u", max_threads, spins[s]);
+        run_handoffs (executor, 1, calls);
+        run_handoffs (executor, HANDOFF_PRODUCERS, calls);
+        g_assert_cmpuint (count_threads_named ("smartasync-work"), <=, workers_before + max_threads);
+        g_object_unref (executor);
+        g_assert_true (wait_workers (workers_before));
+      }
+}
+
 /* The completion of an abandoned wait that arrives after its thread exited
  * (or after smartasync_reset() dropped the context) is queued on a context
  * that its thread will not iterate again: a janitor thread dispatches it,
@@ -2404,6 +2519,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/faults/cancel/executor", test_cancel_executor);
   g_test_add_func ("/smartasync/faults/executor/dropped-with-queued-work",
                    test_executor_dropped_with_queued_work);
+  g_test_add_func ("/smartasync/faults/executor/handoffs", test_executor_handoffs);
   g_test_add_func ("/smartasync/faults/batch", test_batch_faults);
   g_test_add_func ("/smartasync/faults/misbehave/return-twice", test_return_twice);
   g_test_add_func ("/smartasync/faults/misbehave/never-return-sync", test_never_return_sync);
