@@ -113,6 +113,11 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (SmartasyncOperation, smartasync_operation, G_TYPE_OBJECT)
 
+/* Watches a call's task (see WatchedCall): qdata, which GObject frees with
+ * the task, costs half a weak reference, which also allocates a list of
+ * references; it is set on every offloaded call. */
+static GQuark watched_call_quark;
+
 static void
 smartasync_operation_finalize (GObject *object)
 {
@@ -189,6 +194,8 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
   object_class->finalize = smartasync_operation_finalize;
   object_class->get_property = smartasync_operation_get_property;
   object_class->set_property = smartasync_operation_set_property;
+
+  watched_call_quark = g_quark_from_static_string ("smartasync-watched-call");
 
   /**
    * SmartasyncOperation:name:
@@ -537,10 +544,9 @@ typedef struct
   gboolean               substituted;  /* the task was dropped: answered by another */
 } WatchedCall;
 
-static void tag_task           (SmartasyncOperation *self,
-                                GTask               *task);
-static void watched_task_dropped (gpointer           data,
-                                  GObject           *where_the_task_was);
+static void tag_task             (SmartasyncOperation *self,
+                                  GTask               *task);
+static void watched_task_dropped (gpointer             data);
 
 static void
 watched_free (WatchedCall *watched)
@@ -563,7 +569,7 @@ watched_callback (GObject      *source_object,
   WatchedCall *watched = data;
 
   if (!watched->substituted)
-    g_object_weak_unref (G_OBJECT (result), watched_task_dropped, watched);
+    g_object_steal_qdata (G_OBJECT (result), watched_call_quark);
   if (watched->callback != NULL)
     watched->callback (source_object, result, watched->user_data);
   watched_free (watched);
@@ -587,8 +593,7 @@ answer_dropped_task (gpointer data)
  * thread. A caller with a callback gets its answer on the task's context;
  * a wait draining the call keeps waiting for it. */
 static void
-watched_task_dropped (gpointer  data,
-                      GObject  *where_the_task_was)
+watched_task_dropped (gpointer data)
 {
   WatchedCall *watched = data;
   GSource *idle;
@@ -626,7 +631,7 @@ new_watched_task (SmartasyncOperation *self,
   if (counted)
     g_atomic_int_inc (&watched->state->tracked_pending);
   task = g_task_new (self, cancellable, watched_callback, watched);
-  g_object_weak_ref (G_OBJECT (task), watched_task_dropped, watched);
+  g_object_set_qdata_full (G_OBJECT (task), watched_call_quark, watched, watched_task_dropped);
   return task;
 }
 
@@ -648,8 +653,8 @@ tag_task (SmartasyncOperation *self,
  * so the callback never fires inside a later, unrelated wait. An offloaded
  * call is watched too: on a worker, nobody else would see its task dropped
  * (an implementation that returns without completing it). A plain
- * asynchronous call is not: that costs a tenth of the call, and a GTask
- * dropped by its implementation is never answered, as in GIO. */
+ * asynchronous call is not, to keep the watch off GIO's own hot path: a
+ * GTask dropped by its implementation is never answered, as in GIO. */
 static GTask *
 new_async_task (SmartasyncOperation *self,
                 GCancellable        *cancellable,
