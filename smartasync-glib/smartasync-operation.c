@@ -554,7 +554,10 @@ watched_free (WatchedCall *watched)
   if (watched->state != NULL)
     {
       g_atomic_int_add (&watched->state->tracked_pending, -1);
-      g_main_context_wakeup (watched->context);
+      /* A wait draining the call may sleep in poll() on its thread; on that
+       * thread itself, it looks at the count before it sleeps again. */
+      if (!_smartasync_thread_state_is_current (watched->state))
+        g_main_context_wakeup (watched->context);
     }
   g_main_context_unref (watched->context);
   g_object_unref (watched->operation);
