@@ -19,8 +19,10 @@
  * [property@Smartasync.Executor:spin-us]), so that work arriving in quick
  * succession is picked up in microseconds instead of the tens of
  * microseconds a thread wake-up costs; the spin adapts and an idle executor
- * burns no CPU. Threads are started on demand, when more work is queued
- * than workers are idle, and stop when the executor is finalized.
+ * burns no CPU. A sleeping worker is woken only for work that no spinning
+ * worker takes, so the thread that queues work pays no wake-up for it then.
+ * Threads are started on demand, when more work is queued than workers are
+ * idle, and stop when the executor is finalized.
  *
  * A worker thread is a sync context, so blocking work that calls another
  * operation runs it inline on the same worker: nested offloads never queue
