@@ -62,6 +62,7 @@ typedef struct
   guint            n_waiting;    /* under lock: workers blocked on cond */
   guint            max_threads;
   guint            max_spin_us;
+  gint             n_processors;
   gint             n_threads;    /* atomic */
   gint             n_idle;       /* atomic: workers looking for work */
   gint             n_queued;     /* atomic: work pushed and not yet taken */
@@ -195,6 +196,18 @@ pool_put (Pool     *pool,
     g_cond_signal (&pool->cond);
 }
 
+/* A spinner only pays while a core is free for it: the workers running work
+ * and the thread that queues the next (a loop waiting for results) each need
+ * one. With every core taken, it would slow them down for a work item it
+ * would not see any sooner. */
+static gboolean
+core_free_for_spinning (Pool *pool)
+{
+  gint busy = g_atomic_int_get (&pool->n_threads) - g_atomic_int_get (&pool->n_idle);
+
+  return busy + 1 < pool->n_processors;
+}
+
 /* Spins for the adaptive budget, then blocks. The budget doubles when work
  * arrived during a spin and halves when the worker had to block, so a busy
  * pool answers in microseconds and an idle one stops burning CPU after one
@@ -207,7 +220,8 @@ pool_pop (Pool *pool)
   gint budget = g_atomic_int_get (&pool->spin_us);
   gint64 deadline = g_get_monotonic_time () + budget;
 
-  if (!g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
+  if (!core_free_for_spinning (pool) ||
+      !g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
     return pool_take (pool);
 
   do
@@ -329,6 +343,7 @@ smartasync_executor_constructed (GObject *object)
   g_queue_init (&pool->queue);
   pool->max_threads = self->max_threads;
   pool->max_spin_us = self->spin_us;
+  pool->n_processors = (gint) g_get_num_processors ();
   pool->spin_us = self->spin_us;
   self->pool = pool;
 }
@@ -418,7 +433,9 @@ smartasync_executor_class_init (SmartasyncExecutorClass *klass)
    * The most microseconds an idle worker spins looking for work before it
    * blocks. The spin adapts between 0 and this bound: it grows while work
    * keeps arriving during spins and shrinks when it does not, so an idle
-   * executor burns no CPU. 0 disables spinning.
+   * executor burns no CPU. One worker spins at a time, and only while a
+   * processor is left for it besides the busy workers and the thread that
+   * queues work (never on a single processor). 0 disables spinning.
    *
    * Since: 0.1
    */
