@@ -22,7 +22,7 @@
 G_BEGIN_DECLS
 
 #define BENCH_ROUNDS 7
-#define BENCH_MAX_BASELINES 3
+#define BENCH_MAX_BASELINES 4
 #define BENCH_QUICK_DIVISOR 100
 
 /* Clocks and statistics */
