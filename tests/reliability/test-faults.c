@@ -2213,6 +2213,42 @@ isolated_nested_call_never_returns (void)
   release_op (inner);
 }
 
+/* The same nested call without a callback, whose task is dropped later on
+ * another thread while the outer wait drains it, asleep in poll(): the
+ * thread that drops it must wake the wait. Stall reports, which would wake
+ * it every few seconds anyway, are pushed out of the subprocess's reach. */
+static gpointer
+drop_parked_task (gpointer data)
+{
+  Behaviour *b = data;
+  GTask *task = wait_parked (b);
+
+  g_usleep (20 * 1000);   /* the wait is asleep by now */
+  g_object_unref (task);  /* the last reference: dropped here, not completed */
+  return NULL;
+}
+
+static void
+isolated_nested_call_dropped_on_thread (void)
+{
+  Behaviour *b;
+  SmartasyncOperation *inner;
+  g_autoptr(SmartasyncOperation) outer = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *dropper;
+
+  g_setenv ("SMARTASYNC_STALL_REPORT_MS", "600000", TRUE);
+  b = behaviour_new (DONE_MANUAL);
+  inner = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
+  outer = smartasync_operation_new_async ("outer", nested_caller_impl, inner, NULL);
+  dropper = g_thread_new ("dropper", drop_parked_task, b);
+
+  g_assert_true (smartasync_operation_call_sync_boolean (outer, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_thread_join (dropper);
+  release_op (inner);
+}
+
 /* A blocking implementation that does not complete its task, offloaded to
  * a SmartasyncExecutor: the caller must be answered once (as on GLib's pool
  * and on the direct paths), not never. */
@@ -2473,6 +2509,7 @@ static const IsolatedCase isolated_cases[] = {
   { "lock-leader-thread-exits", isolated_lock_leader_thread_exits },
   { "lock-cancellable-connect-race", isolated_lock_cancellable_connect_race },
   { "nested-call-never-returns", isolated_nested_call_never_returns },
+  { "nested-call-dropped-on-thread", isolated_nested_call_dropped_on_thread },
   { "executor-not-completed", isolated_executor_not_completed },
   { "batch-never-returns", isolated_batch_never_returns },
   { "lock-worker-abandoned-wait", isolated_lock_worker_abandoned_wait },
