@@ -24,11 +24,6 @@ void     _smartasync_call_init                (SmartasyncCall      *call,
                                                GVariant            *args);
 void     _smartasync_call_clear               (SmartasyncCall      *call);
 
-void _smartasync_operation_run_in_worker (SmartasyncOperation *self,
-                                          GTask               *task,
-                                          GTaskThreadFunc      func,
-                                          gboolean             return_on_cancel);
-
 gboolean _smartasync_task_propagate_value    (GTask               *task,
                                           GValue              *value,
                                           GError             **error);

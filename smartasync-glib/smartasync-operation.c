@@ -515,18 +515,28 @@ offload_thread_func (GTask        *task,
 {
   SmartasyncCall call;
 
-  /* A task that returns on cancel has answered its caller already. GLib
-   * runs its function anyway, and leaks the cancellation error of a task
-   * cancelled before it started if the function then returns an error. */
-  if (g_task_get_return_on_cancel (task) && g_cancellable_is_cancelled (cancellable))
-    return;
-
   /* Our references survive an implementation that replaces the task data. */
   _smartasync_call_init (&call, ((SmartasyncCall *) task_data)->operation,
                          ((SmartasyncCall *) task_data)->source_object,
                          ((SmartasyncCall *) task_data)->args);
   run_implementation (call.operation, task, call.source_object, call.args);
   _smartasync_call_clear (&call);
+}
+
+/* On GLib's pool a task returns on cancel, so a cancelled one has answered
+ * its caller already. GLib runs its function anyway, and leaks the
+ * cancellation error of a task cancelled before it started if the function
+ * then returns an error. (The flag is ours, set before the task was queued:
+ * reading it back from the task would race with GLib's cancellation
+ * handler, which writes the bit field it lives in.) */
+static void
+offload_pool_thread_func (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  if (!g_cancellable_is_cancelled (cancellable))
+    offload_thread_func (task, source_object, task_data, cancellable);
 }
 
 /* A call whose task is watched: if the implementation drops the task
@@ -687,21 +697,13 @@ new_sync_task (SmartasyncOperation *self,
   return task;
 }
 
-/*< private >
- * _smartasync_operation_run_in_worker:
- * @self: an operation
- * @task: the task to run
- * @func: what to run on the worker
- *
- * Runs @func for @task on the operation's executor, the default executor, or
- * GLib's #GTask pool, in that order of preference. On GLib's pool the task
- * returns as soon as it is cancelled when @return_on_cancel is set.
- */
-void
-_smartasync_operation_run_in_worker (SmartasyncOperation *self,
-                                     GTask               *task,
-                                     GTaskThreadFunc      func,
-                                     gboolean             return_on_cancel)
+/* Runs an offloaded call on the operation's executor, the default executor,
+ * or GLib's #GTask pool, in that order of preference. On GLib's pool the
+ * task returns as soon as it is cancelled, as GIO's own blocking operations
+ * do; an executor checks the cancellable before it runs the work. */
+static void
+run_in_worker (SmartasyncOperation *self,
+               GTask               *task)
 {
   g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
 
@@ -709,11 +711,11 @@ _smartasync_operation_run_in_worker (SmartasyncOperation *self,
     executor = smartasync_get_default_executor ();
 
   if (executor != NULL)
-    smartasync_executor_run_in_thread (executor, task, func);
+    smartasync_executor_run_in_thread (executor, task, offload_thread_func);
   else
     {
-      g_task_set_return_on_cancel (task, return_on_cancel);
-      g_task_run_in_thread (task, func);
+      g_task_set_return_on_cancel (task, TRUE);
+      g_task_run_in_thread (task, offload_pool_thread_func);
     }
 }
 
@@ -738,7 +740,7 @@ offload (SmartasyncOperation *self,
   _smartasync_call_init (call, self, source_object, args);
   g_task_set_task_data (task, call, offload_data_free);
 
-  _smartasync_operation_run_in_worker (self, task, offload_thread_func, TRUE);
+  run_in_worker (self, task);
 }
 
 static GTask *
