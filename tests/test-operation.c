@@ -807,6 +807,23 @@ test_properties (void)
   g_assert_cmpuint (smartasync_executor_get_max_threads (executor), ==, 3);
 }
 
+static void
+test_executor_properties (void)
+{
+  g_autoptr(SmartasyncExecutor) by_default = smartasync_executor_new (2);
+  g_autoptr(SmartasyncExecutor) tuned = g_object_new (SMARTASYNC_TYPE_EXECUTOR,
+                                                      "max-threads", 5, "spin-us", 7, NULL);
+  guint max_threads, spin_us;
+
+  g_object_get (by_default, "max-threads", &max_threads, "spin-us", &spin_us, NULL);
+  g_assert_cmpuint (max_threads, ==, 2);
+  g_assert_cmpuint (spin_us, ==, 50);
+  g_object_get (tuned, "max-threads", &max_threads, "spin-us", &spin_us, NULL);
+  g_assert_cmpuint (max_threads, ==, 5);
+  g_assert_cmpuint (spin_us, ==, 7);
+  g_assert_cmpuint (smartasync_executor_get_max_threads (tuned), ==, 5);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -836,6 +853,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/operation/offload/executor-idle-does-not-spin", test_executor_idle_does_not_spin);
   g_test_add_func ("/smartasync/operation/bad-input", test_bad_input);
   g_test_add_func ("/smartasync/operation/properties", test_properties);
+  g_test_add_func ("/smartasync/operation/executor-properties", test_executor_properties);
 
   ret = g_test_run ();
   smartasync_reset ();
