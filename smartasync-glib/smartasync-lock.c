@@ -412,9 +412,7 @@ run_dropped (gpointer  data,
 {
   Run *run = data;
   g_autoptr(GError) error =
-    g_error_new (SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
-                 "The implementation of “%s” dropped its GTask without completing it",
-                 smartasync_operation_get_name (run->call.operation));
+    _smartasync_dropped_task_error (smartasync_operation_get_name (run->call.operation));
 
   flight_complete (run->flight, NULL, error);
   run_free (run);

@@ -596,9 +596,7 @@ answer_dropped_task (gpointer data)
   g_autoptr(GTask) task = g_task_new (watched->operation, NULL, watched_callback, watched);
 
   tag_task (watched->operation, task);
-  g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
-                           "The implementation of “%s” dropped its GTask without completing it",
-                           watched->operation->name);
+  g_task_return_error (task, _smartasync_dropped_task_error (watched->operation->name));
   return G_SOURCE_REMOVE;
 }
 

@@ -62,6 +62,7 @@ void            _smartasync_wait_hold_task         (SmartasyncWait  *self,
                                                     GTask           *task);
 gboolean        _smartasync_set_would_block_error  (const char      *name,
                                                     GError         **error);
+GError         *_smartasync_dropped_task_error     (const char      *name);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SmartasyncWait, _smartasync_wait_unref)
 

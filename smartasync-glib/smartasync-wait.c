@@ -13,21 +13,7 @@
  * call makes one, and a GObject costs about a quarter of a call. The public
  * SmartasyncWaiter wraps one for callers and bindings. */
 
-/*< private >
- * _smartasync_wait_new:
- * @name: (nullable): what is being waited for, for messages; it must stay
- *   valid until the wait returns
- *
- * Pushes the calling thread's private context, so that the operation started
- * next binds to it. When a wait would block a running loop, nothing is
- * pushed: the operation then binds to the caller's context, so its
- * completion cannot linger in the private one, and the wait fails.
- *
- * Returns: (transfer full): a wait holding two references: the caller's, and
- *   the pending completion's, which _smartasync_wait_callback() drops (a wait
- *   abandoned on cancellation may return long before the operation calls
- *   back)
- */
+/* With the two references that _smartasync_wait_new() describes. */
 static SmartasyncWait *
 wait_alloc (void)
 {
@@ -48,6 +34,21 @@ wait_push (SmartasyncWait *self)
   self->tracked_at_start = g_atomic_int_get (&self->state->tracked_pending);
 }
 
+/*< private >
+ * _smartasync_wait_new:
+ * @name: (nullable): what is being waited for, for messages; it must stay
+ *   valid until the wait returns
+ *
+ * Pushes the calling thread's private context, so that the operation started
+ * next binds to it. When a wait would block a running loop, nothing is
+ * pushed: the operation then binds to the caller's context, so its
+ * completion cannot linger in the private one, and the wait fails.
+ *
+ * Returns: (transfer full): a wait holding two references: the caller's, and
+ *   the pending completion's, which _smartasync_wait_callback() drops (a wait
+ *   abandoned on cancellation may return long before the operation calls
+ *   back)
+ */
 SmartasyncWait *
 _smartasync_wait_new (const char *name)
 {
@@ -332,6 +333,21 @@ _smartasync_set_would_block_error (const char  *name,
 }
 
 /*< private >
+ * _smartasync_dropped_task_error:
+ * @name: (nullable): the operation's name
+ *
+ * Returns: (transfer full): the %SMARTASYNC_ERROR_NOT_COMPLETED a caller gets
+ *   when the implementation dropped its task without completing it
+ */
+GError *
+_smartasync_dropped_task_error (const char *name)
+{
+  return g_error_new (SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                      "The implementation of “%s” dropped its GTask without completing it",
+                      name ? name : "operation");
+}
+
+/*< private >
  * _smartasync_wait_iterate:
  * @self: a wait
  * @cancellable: (nullable): abandons the wait
@@ -388,9 +404,7 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
 
   give_up (self);
   if (g_atomic_int_get (&self->dropped))
-    g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
-                 "The implementation of “%s” dropped its GTask without completing it",
-                 self->name ? self->name : "operation");
+    g_propagate_error (error, _smartasync_dropped_task_error (self->name));
   else if (!g_cancellable_set_error_if_cancelled (cancellable, error))
     g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
                  "Blocking implementation of “%s” returned without completing its GTask",

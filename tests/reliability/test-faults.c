@@ -1520,16 +1520,23 @@ count_threads_named (const char *prefix)
   return n;
 }
 
-/* Waits until @n janitor threads run (a thread names itself once started),
- * or WAIT_TIMEOUT_MS passed. */
+/* Waits until @n threads named @prefix run (a thread names itself once
+ * started, and keeps its name until it exited), or WAIT_TIMEOUT_MS passed. */
 static gboolean
-wait_janitors (guint n)
+wait_threads_named (const char *prefix,
+                    guint       n)
 {
   gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
 
-  while (count_threads_named ("smartasync-jani") != n && g_get_monotonic_time () < deadline)
+  while (count_threads_named (prefix) != n && g_get_monotonic_time () < deadline)
     g_usleep (1000);
-  return count_threads_named ("smartasync-jani") == n;
+  return count_threads_named (prefix) == n;
+}
+
+static gboolean
+wait_janitors (guint n)
+{
+  return wait_threads_named ("smartasync-jani", n);
 }
 
 /* Hand-offs between the loops that push work and the executor's workers,
@@ -1614,16 +1621,6 @@ run_handoffs (SmartasyncExecutor *executor,
     }
 }
 
-static gboolean
-wait_workers (guint n)
-{
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
-
-  while (count_threads_named ("smartasync-work") != n && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-  return count_threads_named ("smartasync-work") == n;
-}
-
 static void
 test_executor_handoffs (void)
 {
@@ -1643,7 +1640,7 @@ test_executor_handoffs (void)
         run_handoffs (executor, HANDOFF_PRODUCERS, calls);
         g_assert_cmpuint (count_threads_named ("smartasync-work"), <=, workers_before + max_threads);
         g_object_unref (executor);
-        g_assert_true (wait_workers (workers_before));
+        g_assert_true (wait_threads_named ("smartasync-work", workers_before));
       }
 }
 
