@@ -524,7 +524,7 @@ smartasync_clear_modes (void)
 }
 
 /**
- * smartasync_get_thread_context:
+ * smartasync_get_private_context:
  *
  * Gets the calling thread's private main context: the context that
  * synchronous waits push as thread-default and iterate. It is created on first
@@ -536,13 +536,13 @@ smartasync_clear_modes (void)
  * Since: 0.1
  */
 GMainContext *
-smartasync_get_thread_context (void)
+smartasync_get_private_context (void)
 {
   return _smartasync_thread_state_get_context (_smartasync_thread_state ());
 }
 
 /**
- * smartasync_set_thread_context:
+ * smartasync_set_private_context:
  * @context: (nullable): a context to adopt, or %NULL to drop the current one
  *
  * Makes @context the calling thread's private context, for callers that
@@ -556,7 +556,7 @@ smartasync_get_thread_context (void)
  * Since: 0.1
  */
 void
-smartasync_set_thread_context (GMainContext *context)
+smartasync_set_private_context (GMainContext *context)
 {
   SmartasyncThreadState *state = _smartasync_thread_state ();
 

@@ -49,9 +49,9 @@ SMARTASYNC_AVAILABLE_IN_ALL
 void            smartasync_clear_modes           (void);
 
 SMARTASYNC_AVAILABLE_IN_ALL
-GMainContext   *smartasync_get_thread_context    (void);
+GMainContext   *smartasync_get_private_context    (void);
 SMARTASYNC_AVAILABLE_IN_ALL
-void            smartasync_set_thread_context    (GMainContext   *context);
+void            smartasync_set_private_context    (GMainContext   *context);
 
 SMARTASYNC_AVAILABLE_IN_ALL
 void            smartasync_reset                 (void);

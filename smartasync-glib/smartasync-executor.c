@@ -555,7 +555,7 @@ static GMutex default_lock;
 static SmartasyncExecutor *default_executor;
 
 /**
- * smartasync_get_default_executor:
+ * smartasync_dup_default_executor:
  *
  * Gets the executor that offloaded blocking work uses when its operation has
  * none set.
@@ -566,7 +566,7 @@ static SmartasyncExecutor *default_executor;
  * Since: 0.1
  */
 SmartasyncExecutor *
-smartasync_get_default_executor (void)
+smartasync_dup_default_executor (void)
 {
   SmartasyncExecutor *executor;
 

@@ -30,7 +30,7 @@ void                smartasync_executor_run_in_thread   (SmartasyncExecutor *sel
                                                          GTaskThreadFunc     task_func);
 
 SMARTASYNC_AVAILABLE_IN_ALL
-SmartasyncExecutor *smartasync_get_default_executor     (void);
+SmartasyncExecutor *smartasync_dup_default_executor     (void);
 SMARTASYNC_AVAILABLE_IN_ALL
 void                smartasync_set_default_executor     (SmartasyncExecutor *executor);
 

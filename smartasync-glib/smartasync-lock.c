@@ -457,10 +457,10 @@ worker_executor (SmartasyncOperation *operation)
 {
   static gsize initialized;
   static SmartasyncExecutor *fallback;
-  SmartasyncExecutor *executor = smartasync_operation_get_executor (operation);
+  SmartasyncExecutor *executor = smartasync_operation_dup_executor (operation);
 
   if (executor == NULL)
-    executor = smartasync_get_default_executor ();
+    executor = smartasync_dup_default_executor ();
   if (executor == NULL)
     {
       if (g_once_init_enter (&initialized))

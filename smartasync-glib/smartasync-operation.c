@@ -149,7 +149,7 @@ smartasync_operation_get_property (GObject    *object,
       g_value_set_enum (value, self->kind);
       break;
     case PROP_EXECUTOR:
-      g_value_take_object (value, smartasync_operation_get_executor (self));
+      g_value_take_object (value, smartasync_operation_dup_executor (self));
       break;
     case PROP_THREAD_SAFE:
       g_value_set_boolean (value, smartasync_operation_get_thread_safe (self));
@@ -224,7 +224,7 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
    * SmartasyncOperation:executor:
    *
    * The executor that runs offloaded blocking calls, or %NULL for the
-   * default executor ([func@Smartasync.get_default_executor]), itself %NULL
+   * default executor ([func@Smartasync.dup_default_executor]), itself %NULL
    * by default, meaning g_task_run_in_thread().
    *
    * Since: 0.1
@@ -376,12 +376,12 @@ smartasync_operation_get_kind (SmartasyncOperation *self)
 }
 
 /**
- * smartasync_operation_get_executor:
+ * smartasync_operation_dup_executor:
  * @self: an operation
  *
  * Gets the executor set with [method@Smartasync.Operation.set_executor].
  * %NULL means that offloaded calls use the default executor
- * ([func@Smartasync.get_default_executor]), or g_task_run_in_thread() when
+ * ([func@Smartasync.dup_default_executor]), or g_task_run_in_thread() when
  * there is none.
  *
  * Returns: (transfer full) (nullable): the executor set on the operation
@@ -389,7 +389,7 @@ smartasync_operation_get_kind (SmartasyncOperation *self)
  * Since: 0.1
  */
 SmartasyncExecutor *
-smartasync_operation_get_executor (SmartasyncOperation *self)
+smartasync_operation_dup_executor (SmartasyncOperation *self)
 {
   SmartasyncExecutor *executor;
 
@@ -703,10 +703,10 @@ static void
 run_in_worker (SmartasyncOperation *self,
                GTask               *task)
 {
-  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_get_executor (self);
+  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_dup_executor (self);
 
   if (executor == NULL)
-    executor = smartasync_get_default_executor ();
+    executor = smartasync_dup_default_executor ();
 
   if (executor != NULL)
     smartasync_executor_run_in_thread (executor, task, offload_thread_func);

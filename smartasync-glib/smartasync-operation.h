@@ -95,7 +95,7 @@ const char          *smartasync_operation_get_name       (SmartasyncOperation  *
 SMARTASYNC_AVAILABLE_IN_ALL
 SmartasyncKind       smartasync_operation_get_kind       (SmartasyncOperation  *self);
 SMARTASYNC_AVAILABLE_IN_ALL
-SmartasyncExecutor  *smartasync_operation_get_executor   (SmartasyncOperation  *self);
+SmartasyncExecutor  *smartasync_operation_dup_executor   (SmartasyncOperation  *self);
 SMARTASYNC_AVAILABLE_IN_ALL
 void                 smartasync_operation_set_executor   (SmartasyncOperation  *self,
                                                           SmartasyncExecutor   *executor);

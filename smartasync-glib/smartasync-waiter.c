@@ -31,7 +31,7 @@
  *
  * ## The private context
  *
- * Each thread has one private context ([func@Smartasync.get_thread_context]),
+ * Each thread has one private context ([func@Smartasync.get_private_context]),
  * created on first use and reused by every later wait, so a wait costs no
  * context creation. The library never iterates any other context.
  *

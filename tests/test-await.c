@@ -78,9 +78,9 @@ pending_task_on_private (const GValue *result,
 {
   GTask *task;
 
-  g_main_context_push_thread_default (smartasync_get_thread_context ());
+  g_main_context_push_thread_default (smartasync_get_private_context ());
   task = pending_task (result, delay_ms);
-  g_main_context_pop_thread_default (smartasync_get_thread_context ());
+  g_main_context_pop_thread_default (smartasync_get_private_context ());
   return task;
 }
 
@@ -171,9 +171,9 @@ test_await_cancel_and_abandoned (void)
   GTask *never;
   GThread *canceller;
 
-  g_main_context_push_thread_default (smartasync_get_thread_context ());
+  g_main_context_push_thread_default (smartasync_get_private_context ());
   never = g_task_new (NULL, NULL, NULL, NULL);
-  g_main_context_pop_thread_default (smartasync_get_thread_context ());
+  g_main_context_pop_thread_default (smartasync_get_private_context ());
   set_task (&value, never);
 
   canceller = g_thread_new ("cancel", cancel_soon, cancellable);
@@ -336,9 +336,9 @@ test_continuation_pending (void)
 
   /* Created while the private context is pushed, so the pending result
    * completes there and a sync await can finish it. */
-  g_main_context_push_thread_default (smartasync_get_thread_context ());
+  g_main_context_push_thread_default (smartasync_get_private_context ());
   g_assert_true (smartasync_continuation (&outer, string_length, &destroyed, count_destroy, &result, &error));
-  g_main_context_pop_thread_default (smartasync_get_thread_context ());
+  g_main_context_pop_thread_default (smartasync_get_private_context ());
   g_assert_no_error (error);
   g_assert_true (smartasync_is_pending (&result));
   g_assert_cmpint (continuation_calls, ==, 0);

@@ -240,8 +240,8 @@ serve_requests (gpointer data)
 
       g_assert_cmpstr (reply, ==, expected);
       if (first == NULL)
-        first = smartasync_get_thread_context ();
-      g_assert_true (smartasync_get_thread_context () == first);
+        first = smartasync_get_private_context ();
+      g_assert_true (smartasync_get_private_context () == first);
     }
   return first;
 }

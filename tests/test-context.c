@@ -179,7 +179,7 @@ nested_probe (gpointer data)
   nested = smartasync_operation_call (upper, NULL, g_variant_new_string ("inner"),
                                       NULL, nested_done, check);
   check->nested_was_pending = !g_task_get_completed (nested);
-  check->nested_on_private = g_task_get_context (nested) == smartasync_get_thread_context ();
+  check->nested_on_private = g_task_get_context (nested) == smartasync_get_private_context ();
 
   g_task_return_boolean (probe->task, TRUE);
   g_object_unref (probe->task);
@@ -443,7 +443,7 @@ watch_context (GMainContext *context)
 static void
 test_thread_context_reused (void)
 {
-  GMainContext *context = smartasync_get_thread_context ();
+  GMainContext *context = smartasync_get_private_context ();
   g_autoptr(SmartasyncOperation) upper =
     smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
   g_autofree char *result = NULL;
@@ -452,7 +452,7 @@ test_thread_context_reused (void)
   g_assert_true (context != g_main_context_default ());
   result = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("a"), NULL, NULL);
   g_assert_cmpstr (result, ==, "A");
-  g_assert_true (smartasync_get_thread_context () == context);
+  g_assert_true (smartasync_get_private_context () == context);
 
   watch_context (context);
   smartasync_reset ();
@@ -468,7 +468,7 @@ thread_with_private_context (gpointer data)
     smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("t"), NULL, NULL);
 
   g_assert_cmpstr (result, ==, "T");
-  watch_context (smartasync_get_thread_context ());
+  watch_context (smartasync_get_private_context ());
   return NULL;
 }
 
@@ -488,13 +488,13 @@ test_thread_context_adopt (void)
   g_autoptr(GTask) task = NULL;
   GMainContext *created;
 
-  smartasync_set_thread_context (mine);
-  g_assert_true (smartasync_get_thread_context () == mine);
+  smartasync_set_private_context (mine);
+  g_assert_true (smartasync_get_private_context () == mine);
   task = smartasync_operation_call (upper, NULL, g_variant_new_string ("m"), NULL, NULL, NULL);
   g_assert_true (g_task_get_context (task) == mine);
 
-  smartasync_set_thread_context (NULL);
-  created = smartasync_get_thread_context ();
+  smartasync_set_private_context (NULL);
+  created = smartasync_get_private_context ();
   g_assert_true (created != mine);
   g_main_context_unref (mine);
   smartasync_reset ();

@@ -624,7 +624,7 @@ test_nested_offloads_small_pool (void)
   op = smartasync_operation_new_blocking ("countdown", nested_countdown, &op, NULL);
   call.op = op;
   smartasync_operation_set_executor (op, executor);
-  got = smartasync_operation_get_executor (op);
+  got = smartasync_operation_dup_executor (op);
   g_assert_true (got == executor);
 
   run_in_loop_until (start_call_async, &call, &completion);

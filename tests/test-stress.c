@@ -459,7 +459,7 @@ static GMainContext *
 async_impl_context (Worker         *w,
                     const Scenario *s)
 {
-  return s->sync_path || !w->has_loop ? smartasync_get_thread_context () : w->context;
+  return s->sync_path || !w->has_loop ? smartasync_get_private_context () : w->context;
 }
 
 static void
@@ -482,7 +482,7 @@ stress_async_impl (GTask        *task,
     {
       /* A run started from a sync context: a synchronous call on a worker. */
       g_assert_true (g_thread_self () != w->thread);
-      g_assert_true (g_main_context_get_thread_default () == smartasync_get_thread_context ());
+      g_assert_true (g_main_context_get_thread_default () == smartasync_get_private_context ());
     }
   else
     {
@@ -907,7 +907,7 @@ run_waited_async_call (Worker         *w,
   g_autoptr(GError) error = NULL;
   g_autoptr(GAsyncResult) result = NULL;
 
-  g_assert_true (call->context == smartasync_get_thread_context ());
+  g_assert_true (call->context == smartasync_get_private_context ());
   call->waiter = waiter;
   smartasync_operation_call_async (ops[s->impl], NULL, scenario_to_variant (s),
                                    cancellable, on_call_done, call);
@@ -1118,7 +1118,7 @@ worker_thread (gpointer data)
   w->thread = g_thread_ref (g_thread_self ());
 
   /* Every thread has its own private context, never the main thread's. */
-  private_context = smartasync_get_thread_context ();
+  private_context = smartasync_get_private_context ();
   g_assert_true (private_context != main_private);
   g_assert_true (private_context != g_main_context_default ());
 
@@ -1132,7 +1132,7 @@ worker_thread (gpointer data)
     stop_loop_worker (w);
 
   /* Reused by every wait of the thread. */
-  g_assert_true (smartasync_get_thread_context () == private_context);
+  g_assert_true (smartasync_get_private_context () == private_context);
   smartasync_reset ();
 
   report_finished ();
@@ -1433,7 +1433,7 @@ run_round (Round *round)
 
   create_operations ();
   completer = g_thread_pool_new (completer_run, NULL, 2, FALSE, NULL);
-  main_private = smartasync_get_thread_context ();
+  main_private = smartasync_get_private_context ();
   private_sentinel = sentinel_attach (main_private);
   default_sentinel = sentinel_attach (g_main_context_default ());
 
@@ -1454,7 +1454,7 @@ run_round (Round *round)
 
   sentinel_check_and_free (private_sentinel);
   sentinel_check_and_free (default_sentinel);
-  g_assert_true (smartasync_get_thread_context () == main_private);
+  g_assert_true (smartasync_get_private_context () == main_private);
   main_private = NULL;
 
   release_operations ();

@@ -39,7 +39,7 @@ test_waiter_load_contents (void)
   g_autofree char *contents = NULL;
 
   /* The private context is pushed before the operation starts. */
-  g_assert_true (g_main_context_get_thread_default () == smartasync_get_thread_context ());
+  g_assert_true (g_main_context_get_thread_default () == smartasync_get_private_context ());
   g_file_load_contents_async (file, NULL, smartasync_waiter_callback, waiter);
   result = smartasync_waiter_wait (waiter, NULL, &error);
   g_assert_no_error (error);

@@ -114,8 +114,8 @@ handle_request (gpointer request,
     }
 
   if (g_private_get (&first_context) == NULL)
-    g_private_set (&first_context, smartasync_get_thread_context ());
-  else if (g_private_get (&first_context) != smartasync_get_thread_context ())
+    g_private_set (&first_context, smartasync_get_private_context ());
+  else if (g_private_get (&first_context) != smartasync_get_private_context ())
     g_atomic_int_inc (&mismatches);
 
   g_free (request);
@@ -130,12 +130,12 @@ handle_request_own_context (gpointer request,
   GMainContext *context = g_main_context_new ();
   g_autoptr(GTask) task = NULL;
 
-  smartasync_set_thread_context (context);
+  smartasync_set_private_context (context);
   task = smartasync_operation_call (lookup_op, NULL, g_variant_new_string (request),
                                     NULL, NULL, NULL);
   if (g_task_get_context (task) != context)
     g_atomic_int_inc (&mismatches);
-  smartasync_set_thread_context (NULL);   /* back to a private one */
+  smartasync_set_private_context (NULL);   /* back to a private one */
 
   g_main_context_unref (context);
   g_free (request);

@@ -84,10 +84,10 @@ worker (gpointer data)
       if (g_strcmp0 (back, text) != 0)
         return NULL;
       if (first == NULL)
-        first = smartasync_get_thread_context ();
+        first = smartasync_get_private_context ();
     }
 
-  job->ok = first == smartasync_get_thread_context () && first != job->main_context;
+  job->ok = first == smartasync_get_private_context () && first != job->main_context;
   return NULL;
 }
 
@@ -197,7 +197,7 @@ main (void)
   for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
     {
       jobs[i] = (Job) { g_strdup_printf ("%s/worker-%u.txt", dir, i),
-                        smartasync_get_thread_context (), FALSE };
+                        smartasync_get_private_context (), FALSE };
       threads[i] = g_thread_new ("worker", worker, &jobs[i]);
     }
   for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)

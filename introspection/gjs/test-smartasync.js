@@ -147,9 +147,9 @@ function testCOffloadFromJs() {
 function testDefaultExecutor() {
     const executor = Smartasync.Executor.new(1);
     Smartasync.set_default_executor(executor);
-    check(Smartasync.get_default_executor() === executor, 'default executor set from JS');
+    check(Smartasync.dup_default_executor() === executor, 'default executor set from JS');
     Smartasync.set_default_executor(null);
-    check(Smartasync.get_default_executor() === null, 'default executor reset with null');
+    check(Smartasync.dup_default_executor() === null, 'default executor reset with null');
 }
 
 function testSugar() {

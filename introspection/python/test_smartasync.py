@@ -151,13 +151,13 @@ class DispatchPaths(unittest.TestCase):
         result = []
         Smartasync.set_default_executor(executor)
         try:
-            self.assertEqual(Smartasync.get_default_executor(), executor)
+            self.assertEqual(Smartasync.dup_default_executor(), executor)
             run_in_loop(lambda loop: op.call_async(
                 None, None, None,
                 lambda o, res, *u: (result.append(op.call_finish(res)[1]), loop.quit())))
         finally:
             Smartasync.set_default_executor(None)
-        self.assertIsNone(Smartasync.get_default_executor())
+        self.assertIsNone(Smartasync.dup_default_executor())
         self.assertEqual(result, [7])
         self.assertEqual(len(worker), 1)
         self.assertNotEqual(worker[0], threading.current_thread().name)

@@ -19,9 +19,9 @@
  *
  * Functions without arguments (smartasync_in_async_context(),
  * smartasync_get_mode(), smartasync_clear_modes(),
- * smartasync_get_thread_context(), smartasync_get_debug(),
+ * smartasync_get_private_context(), smartasync_get_debug(),
  * smartasync_lock_new(), smartasync_batch_new(),
- * smartasync_get_default_executor(), smartasync_error_quark(), the version
+ * smartasync_dup_default_executor(), smartasync_error_quark(), the version
  * getters and the *_get_type() functions) have nothing to get wrong; the
  * version check takes plain numbers. They are called once each, so that this
  * file touches every symbol of the headers.
@@ -133,7 +133,7 @@ static void
 test_context_bad_input (void)
 {
   g_assert_false (smartasync_in_async_context ());
-  g_assert_nonnull (smartasync_get_thread_context ());
+  g_assert_nonnull (smartasync_get_private_context ());
   smartasync_clear_modes ();
   smartasync_set_debug (smartasync_get_debug ());
 
@@ -154,12 +154,12 @@ test_context_bad_input (void)
   {
     GMainContext *context = g_main_context_new ();
 
-    smartasync_set_thread_context (context);
-    smartasync_set_thread_context (context);
-    g_assert_true (smartasync_get_thread_context () == context);
-    smartasync_set_thread_context (NULL);
-    smartasync_set_thread_context (NULL);
-    g_assert_true (smartasync_get_thread_context () != context);
+    smartasync_set_private_context (context);
+    smartasync_set_private_context (context);
+    g_assert_true (smartasync_get_private_context () == context);
+    smartasync_set_private_context (NULL);
+    smartasync_set_private_context (NULL);
+    g_assert_true (smartasync_get_private_context () != context);
     g_main_context_unref (context);
   }
 
@@ -205,7 +205,7 @@ isolated_mode_scope_invalid (void)
   smartasync_clear_modes ();
 }
 
-/* set_thread_context() and reset() are refused while a wait runs. */
+/* set_private_context() and reset() are refused while a wait runs. */
 static void
 inside_wait_impl (GTask        *task,
                   gpointer      source_object,
@@ -213,13 +213,13 @@ inside_wait_impl (GTask        *task,
                   GCancellable *cancellable,
                   gpointer      user_data)
 {
-  GMainContext *private_context = smartasync_get_thread_context ();
+  GMainContext *private_context = smartasync_get_private_context ();
   GMainContext *other = g_main_context_new ();
 
-  EXPECT_CRITICAL ("*wait_depth == 0*", smartasync_set_thread_context (other));
-  EXPECT_CRITICAL ("*wait_depth == 0*", smartasync_set_thread_context (NULL));
+  EXPECT_CRITICAL ("*wait_depth == 0*", smartasync_set_private_context (other));
+  EXPECT_CRITICAL ("*wait_depth == 0*", smartasync_set_private_context (NULL));
   EXPECT_CRITICAL ("*wait_depth == 0*", smartasync_reset ());
-  g_assert_true (smartasync_get_thread_context () == private_context);
+  g_assert_true (smartasync_get_private_context () == private_context);
   g_main_context_unref (other);
 
   g_task_return_boolean (task, TRUE);
@@ -347,16 +347,16 @@ test_operation_accessors (void)
   EXPECT_CRITICAL ("*SMARTASYNC_IS_OPERATION*",
                    g_assert_cmpint (smartasync_operation_get_kind (NULL), ==, SMARTASYNC_KIND_ASYNC));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_OPERATION*",
-                   g_assert_null (smartasync_operation_get_executor (NULL)));
+                   g_assert_null (smartasync_operation_dup_executor (NULL)));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_OPERATION*",
-                   g_assert_null (smartasync_operation_get_executor (NOT_OPERATION)));
+                   g_assert_null (smartasync_operation_dup_executor (NOT_OPERATION)));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_OPERATION*",
                    smartasync_operation_set_executor (NULL, executor));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_EXECUTOR*",
                    smartasync_operation_set_executor (op, NOT_EXECUTOR));
   EXPECT_CRITICAL ("*SMARTASYNC_IS_EXECUTOR*",
                    smartasync_operation_set_executor (op, (SmartasyncExecutor *) op));
-  g_assert_null (smartasync_operation_get_executor (op));
+  g_assert_null (smartasync_operation_dup_executor (op));
   g_assert_cmpstr (smartasync_operation_get_name (op), ==, "value");
   g_assert_cmpint (smartasync_operation_get_kind (op), ==, SMARTASYNC_KIND_BLOCKING);
 }
@@ -780,7 +780,7 @@ test_executor_bad_input (void)
 {
   g_autoptr(SmartasyncOperation) op = new_value_op (SMARTASYNC_KIND_BLOCKING);
   g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (1);
-  g_autoptr(SmartasyncExecutor) before = smartasync_get_default_executor ();
+  g_autoptr(SmartasyncExecutor) before = smartasync_dup_default_executor ();
   g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
 
   g_assert_true (g_type_is_a (smartasync_executor_get_type (), G_TYPE_OBJECT));
@@ -809,7 +809,7 @@ test_executor_bad_input (void)
 
   /* Nothing changed. */
   {
-    g_autoptr(SmartasyncExecutor) after = smartasync_get_default_executor ();
+    g_autoptr(SmartasyncExecutor) after = smartasync_dup_default_executor ();
 
     g_assert_true (after == before);
   }

@@ -305,7 +305,7 @@ release_op (SmartasyncOperation *op)
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       while (g_main_context_iteration (NULL, FALSE))
         ;
-      while (g_main_context_iteration (smartasync_get_thread_context (), FALSE))
+      while (g_main_context_iteration (smartasync_get_private_context (), FALSE))
         ;
       g_usleep (1000);
     }
@@ -663,7 +663,7 @@ assert_ran_where_expected (Path            path,
       gboolean on_private = path == PATH_SYNC || path == PATH_SMART_SYNC || path == PATH_BATCH;
 
       g_assert_nonnull (b->ran_with);
-      g_assert_cmpint (b->ran_with == smartasync_get_thread_context (), ==, on_private);
+      g_assert_cmpint (b->ran_with == smartasync_get_private_context (), ==, on_private);
     }
 }
 
@@ -1740,7 +1740,7 @@ test_reset_default_executor (void)
   smartasync_operation_call_async (op, NULL, NULL, NULL, outcome_callback, &out);
   smartasync_reset ();
   g_assert_null (weak);
-  g_assert_null (smartasync_get_default_executor ());
+  g_assert_null (smartasync_dup_default_executor ());
   g_assert_true (iterate_until_count (loop_context, &out.calls, 1, WAIT_TIMEOUT_MS));
   assert_value (&out);
   g_main_context_pop_thread_default (loop_context);
@@ -1758,7 +1758,7 @@ leave_source_then_exit (gpointer data)
   GSource *timeout = g_timeout_source_new_seconds (3600);
 
   g_source_set_callback (timeout, wake_up, data, destroy_notify_flag);
-  g_source_attach (timeout, smartasync_get_thread_context ());
+  g_source_attach (timeout, smartasync_get_private_context ());
   g_source_unref (timeout);
   return NULL;
 }
@@ -1773,7 +1773,7 @@ adopt_then_exit (gpointer data)
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GError) error = NULL;
 
-  smartasync_set_thread_context (context);
+  smartasync_set_private_context (context);
   g_assert_true (smartasync_operation_call_sync (op, NULL, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (b->ran_with == context);
@@ -2310,9 +2310,9 @@ isolated_lock_sync_leftover (void)
       g_assert_no_error (error);
       wait_finished (b, i);
       g_usleep (2 * 1000);   /* the worker's task has returned by now */
-      if (g_main_context_pending (smartasync_get_thread_context ()))
+      if (g_main_context_pending (smartasync_get_private_context ()))
         leftovers++;
-      while (g_main_context_iteration (smartasync_get_thread_context (), FALSE))
+      while (g_main_context_iteration (smartasync_get_private_context (), FALSE))
         ;
     }
   g_test_message ("runs that left a source on the caller's private context: %u/100", leftovers);
@@ -2404,7 +2404,7 @@ connect_race_caller (gpointer data)
   /* Let the last run's worker task come back before the context goes (see
    * isolated/lock-sync-leftover). */
   g_usleep (20 * 1000);
-  while (g_main_context_iteration (smartasync_get_thread_context (), FALSE))
+  while (g_main_context_iteration (smartasync_get_private_context (), FALSE))
     ;
   return NULL;
 }

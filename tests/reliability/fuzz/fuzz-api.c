@@ -651,7 +651,7 @@ check_impl_placement (Record   *rec,
        * on the caller's; worker-run lock flights on the worker's. */
       if (via_is_direct (rec->via) || rec->via == VIA_BATCH ||
           (rec->via == VIA_LOCK && rec->lock_on_worker))
-        expected = smartasync_get_thread_context ();
+        expected = smartasync_get_private_context ();
       else
         expected = rec->caller_context;
       CHECK (g_main_context_get_thread_default () == expected,
@@ -930,7 +930,7 @@ enum { T_CALL_SYNC, T_SMART, T_LOCK, T_BATCH, T_RESET, T_AWAIT_SYNC, N_THREAD_OP
 static void
 quiesce_own_context (void)
 {
-  GMainContext *own = smartasync_get_thread_context ();
+  GMainContext *own = smartasync_get_private_context ();
   gint64 deadline = g_get_monotonic_time () + DRAIN_TIMEOUT_US;
   gboolean waiting = TRUE;
 
@@ -1010,7 +1010,7 @@ thread_program (gpointer data)
   g_atomic_int_set (&prog->program_done, TRUE);
 
   /* Keep dispatching late completions until the drain is over. */
-  own = smartasync_get_thread_context ();
+  own = smartasync_get_private_context ();
   while (!g_atomic_int_get (&prog->release))
     {
       while (g_main_context_iteration (own, FALSE))
@@ -1335,10 +1335,10 @@ execute (Reader *r,
         {
           g_autoptr(GMainContext) adopted = g_main_context_new ();
 
-          smartasync_set_thread_context (adopted);
+          smartasync_set_private_context (adopted);
         }
       else
-        smartasync_set_thread_context (NULL);
+        smartasync_set_private_context (NULL);
       break;
 
     case I_THREAD:

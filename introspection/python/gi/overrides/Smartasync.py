@@ -61,7 +61,7 @@ class Pending:
     def wait(self, cancellable=None):
         """Iterates this thread's private context until the call completes.
         Only for calls whose completion is dispatched there."""
-        context = Smartasync.get_thread_context()
+        context = Smartasync.get_private_context()
         while not self._done:
             if cancellable is not None and cancellable.is_cancelled():
                 raise GLib.Error("Operation was cancelled", "g-io-error-quark", 19)
