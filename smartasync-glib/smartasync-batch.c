@@ -91,9 +91,31 @@ smartasync_batch_finalize (GObject *object)
   G_OBJECT_CLASS (smartasync_batch_parent_class)->finalize (object);
 }
 
+/* Opening the batch is construction, so that a batch built with
+ * g_object_new() (as bindings do) is open too. */
+static void
+smartasync_batch_constructed (GObject *object)
+{
+  SmartasyncBatch *self = SMARTASYNC_BATCH (object);
+
+  G_OBJECT_CLASS (smartasync_batch_parent_class)->constructed (object);
+
+  self->state = _smartasync_thread_state ();
+  if (_smartasync_sync_wait_would_block (self->state))
+    {
+      self->refused = TRUE;
+      return;
+    }
+
+  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
+  g_main_context_push_thread_default (self->context);
+  self->state->wait_depth++;
+}
+
 static void
 smartasync_batch_class_init (SmartasyncBatchClass *klass)
 {
+  G_OBJECT_CLASS (klass)->constructed = smartasync_batch_constructed;
   G_OBJECT_CLASS (klass)->finalize = smartasync_batch_finalize;
 }
 
@@ -117,19 +139,7 @@ smartasync_batch_init (SmartasyncBatch *self)
 SmartasyncBatch *
 smartasync_batch_new (void)
 {
-  SmartasyncBatch *self = g_object_new (SMARTASYNC_TYPE_BATCH, NULL);
-
-  self->state = _smartasync_thread_state ();
-  if (_smartasync_sync_wait_would_block (self->state))
-    {
-      self->refused = TRUE;
-      return self;
-    }
-
-  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
-  g_main_context_push_thread_default (self->context);
-  self->state->wait_depth++;
-  return self;
+  return g_object_new (SMARTASYNC_TYPE_BATCH, NULL);
 }
 
 typedef struct

@@ -67,6 +67,15 @@
  * expected to honour it, as every GIO operation does; their #GTask reports
  * %G_IO_ERROR_CANCELLED even if the work finished.
  *
+ * ## Construction
+ *
+ * Create operations with [ctor@Smartasync.Operation.new_async] or
+ * [ctor@Smartasync.Operation.new_blocking]. An operation built with
+ * g_object_new() (as a binding's default constructor does, e.g.
+ * `Smartasync.Operation(name=…)` in Python) has no implementation: it is a
+ * valid object, and every call of it is answered with %SMARTASYNC_ERROR_FAILED
+ * naming the constructors to use.
+ *
  * ## Threads
  *
  * An operation is immutable apart from its executor and can be called from
@@ -186,11 +195,26 @@ smartasync_operation_set_property (GObject      *object,
     }
 }
 
+/* Bindings build objects with g_object_new() (`Smartasync.Operation(name=…)`
+ * in Python), which cannot pass an implementation: such an operation is
+ * valid, and answers every call with an error that names the constructors. */
+static void
+smartasync_operation_constructed (GObject *object)
+{
+  SmartasyncOperation *self = SMARTASYNC_OPERATION (object);
+
+  G_OBJECT_CLASS (smartasync_operation_parent_class)->constructed (object);
+
+  if (self->name == NULL)
+    self->name = g_strdup ("unnamed operation");
+}
+
 static void
 smartasync_operation_class_init (SmartasyncOperationClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = smartasync_operation_constructed;
   object_class->finalize = smartasync_operation_finalize;
   object_class->get_property = smartasync_operation_get_property;
   object_class->set_property = smartasync_operation_set_property;
@@ -200,7 +224,8 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
   /**
    * SmartasyncOperation:name:
    *
-   * The operation's name, used in debug logs and error messages.
+   * The operation's name, used in debug logs and error messages;
+   * "unnamed operation" when none is given.
    *
    * Since: 0.1
    */
@@ -504,6 +529,18 @@ run_implementation (SmartasyncOperation *self,
                     gpointer             source_object,
                     GVariant            *args)
 {
+  if (G_UNLIKELY (self->func == NULL))
+    {
+      g_task_return_new_error (task, SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
+                               "“%s” has no implementation: it was built with "
+                               "g_object_new(); create operations with "
+                               "smartasync_operation_new_async() or "
+                               "smartasync_operation_new_blocking() "
+                               "(Smartasync.Operation.new_async() in bindings)",
+                               self->name);
+      return;
+    }
+
   self->func (task, source_object, args, g_task_get_cancellable (task), self->user_data);
 }
 

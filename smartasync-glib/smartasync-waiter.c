@@ -103,9 +103,25 @@ smartasync_waiter_finalize (GObject *object)
   G_OBJECT_CLASS (smartasync_waiter_parent_class)->finalize (object);
 }
 
+/* Pushing the context is construction, so that a waiter built with
+ * g_object_new() (as bindings do) works too. The pending completion owns a
+ * reference to the waiter: the callback gets the waiter itself as user
+ * data, and completing it drops that reference. */
+static void
+smartasync_waiter_constructed (GObject *object)
+{
+  SmartasyncWaiter *self = SMARTASYNC_WAITER (object);
+
+  G_OBJECT_CLASS (smartasync_waiter_parent_class)->constructed (object);
+
+  _smartasync_wait_init (&self->wait, NULL);
+  g_object_ref (self);
+}
+
 static void
 smartasync_waiter_class_init (SmartasyncWaiterClass *klass)
 {
+  G_OBJECT_CLASS (klass)->constructed = smartasync_waiter_constructed;
   G_OBJECT_CLASS (klass)->finalize = smartasync_waiter_finalize;
 }
 
@@ -129,13 +145,7 @@ smartasync_waiter_init (SmartasyncWaiter *self)
 SmartasyncWaiter *
 smartasync_waiter_new (void)
 {
-  SmartasyncWaiter *self = g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
-
-  _smartasync_wait_init (&self->wait, NULL);
-
-  /* The pending completion owns a reference to the waiter too: the callback
-   * gets the waiter itself as user data. */
-  return g_object_ref (self);
+  return g_object_new (SMARTASYNC_TYPE_WAITER, NULL);
 }
 
 /**
