@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Smartasync from Python (PyGObject), against the uninstalled build."""
 
+import asyncio
 import threading
 import time
 import unittest
@@ -289,6 +290,517 @@ class AwaitAndBatch(unittest.TestCase):
         results = [upper.call_finish(batch.get_result(i))[1] for i in range(len(words))]
         batch.close()
         self.assertEqual(results, [w.upper() for w in words])
+
+
+# Hang guards only: generous, never a synchronisation.
+GUARD_S = 60
+
+
+def glib_run(start):
+    """Runs start(loop) from an idle of a running GLib loop on this thread;
+    returns when start's code quits the loop. Fails (instead of hanging) if
+    nothing does within GUARD_S."""
+    loop = GLib.MainLoop()
+    timed_out = []
+    GLib.idle_add(lambda: start(loop) and False)
+    guard = GLib.timeout_add_seconds(GUARD_S, lambda: (timed_out.append(1), loop.quit()) and False)
+    loop.run()
+    if timed_out:
+        raise AssertionError("the GLib loop timed out")
+    GLib.source_remove(guard)
+
+
+class TempFile:
+    def __init__(self, contents=b"from a coroutine"):
+        self.path = GLib.build_filenamev([GLib.get_tmp_dir(), f"smartasync-py-{id(self)}"])
+        with open(self.path, "wb") as f:
+            f.write(contents)
+        self.file = Gio.File.new_for_path(self.path)
+
+    def close(self):
+        self.file.delete(None)
+
+
+class CoroutineSync(unittest.TestCase):
+    """@smartasync on an async def, called with no loop on the thread."""
+
+    def setUp(self):
+        self.tmp = TempFile()
+
+    def tearDown(self):
+        self.tmp.close()
+        Smartasync.reset()
+
+    def test_value_and_exception(self):
+        @Smartasync.smartasync
+        async def double(x):
+            return 2 * x
+
+        @Smartasync.smartasync
+        async def boom():
+            raise KeyError("from the coroutine")
+
+        self.assertEqual(double(21), 42)
+        with self.assertRaises(KeyError):
+            boom()
+
+    def test_awaits_gio_and_other_smart_functions(self):
+        seen = {}
+
+        @Smartasync.smartasync
+        def blocking_upper(data):
+            seen["blocking thread"] = threading.get_ident()
+            return data.upper()
+
+        @Smartasync.smartasync
+        async def inner(data):
+            seen["inner in async context"] = Smartasync.in_async_context()
+            return data + b"!"
+
+        @Smartasync.smartasync
+        async def load(file):
+            ok, contents, _etag = await Smartasync.gio(file, "load_contents", None)
+            return await inner(await blocking_upper(contents))
+
+        self.assertEqual(load(self.tmp.file), b"FROM A COROUTINE!")
+        self.assertTrue(seen["inner in async context"])
+        self.assertNotEqual(seen["blocking thread"], threading.get_ident())
+        # The wait left nothing behind on the private context.
+        self.assertFalse(Smartasync.get_private_context().pending())
+
+    def test_methods(self):
+        class Reader:
+            def __init__(self, file):
+                self.file = file
+
+            @Smartasync.smartasync
+            async def read(self, suffix):
+                ok, contents, _etag = await Smartasync.gio(self.file, "load_contents", None)
+                return contents + suffix
+
+        self.assertEqual(Reader(self.tmp.file).read(b"."), b"from a coroutine.")
+
+    def test_gio_errors_keep_domain_and_code(self):
+        @Smartasync.smartasync
+        async def load(path):
+            return await Smartasync.gio(Gio.File.new_for_path(path), "load_contents", None)
+
+        with self.assertRaises(GLib.Error) as caught:
+            load("/nonexistent/smartasync")
+        self.assertTrue(caught.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND))
+
+    def test_asyncio_primitive_on_glib_names_the_function(self):
+        @Smartasync.smartasync
+        async def naps():
+            await asyncio.sleep(1)
+
+        with self.assertRaises(RuntimeError) as caught:
+            naps()
+        self.assertIn("naps()", str(caught.exception))
+        self.assertIn("Smartasync.gio", str(caught.exception))
+
+
+class CoroutineGLib(unittest.TestCase):
+    """@smartasync on an async def, called from code a GLib loop dispatched."""
+
+    def tearDown(self):
+        Smartasync.reset()
+
+    def test_pending_at_once_steps_dispatched_by_the_loop(self):
+        gate = threading.Event()
+        ticks = []
+        events = []
+
+        @Smartasync.smartasync
+        def blocked_until_the_loop_ticks():
+            # Returns only once the loop has ticked: had the coroutine
+            # blocked the loop, the gate would never open.
+            return gate.wait(GUARD_S)
+
+        @Smartasync.smartasync
+        async def work():
+            events.append(("step", threading.get_ident(), Smartasync.in_async_context()))
+            opened = await blocked_until_the_loop_ticks()
+            events.append(("resumed", threading.get_ident()))
+            return opened
+
+        def tick():
+            ticks.append(1)
+            if len(ticks) == 3:
+                gate.set()
+            return len(ticks) < 3
+
+        def start(loop):
+            pending = work()
+            events.append(("returned", pending.done()))
+            GLib.timeout_add(1, tick)
+            pending.add_done_callback(lambda p: (events.append(("done", p.result())), loop.quit()))
+
+        glib_run(start)
+        me = threading.get_ident()
+        self.assertEqual(events, [("returned", False), ("step", me, True), ("resumed", me),
+                                  ("done", True)])
+
+    def test_pending_awaited_by_another_smart_coroutine(self):
+        @Smartasync.smartasync
+        async def inner(x):
+            return x + 1
+
+        @Smartasync.smartasync
+        async def outer(x):
+            pending = inner(x)
+            self.assertIsInstance(pending, Smartasync.Pending)
+            return await pending * 10
+
+        got = []
+        glib_run(lambda loop: outer(1).add_done_callback(lambda p: (got.append(p.result()),
+                                                                    loop.quit())))
+        self.assertEqual(got, [20])
+
+    def test_exception_through_the_pending(self):
+        @Smartasync.smartasync
+        async def boom():
+            raise ValueError("stepped by the loop")
+
+        got = []
+        glib_run(lambda loop: boom().add_done_callback(lambda p: (got.append(p.exception()),
+                                                                  loop.quit())))
+        self.assertIsInstance(got[0], ValueError)
+
+
+class Asyncio(unittest.TestCase):
+    """Inside asyncio.run(): awaitables, and the asyncio loop never blocked."""
+
+    def tearDown(self):
+        Smartasync.reset()
+
+    def test_blocking_function_goes_to_a_worker(self):
+        gate = threading.Event()
+
+        @Smartasync.smartasync
+        def wait_for_asyncio():
+            # Opened by an asyncio task: only if asyncio keeps running.
+            return gate.wait(GUARD_S), threading.get_ident()
+
+        async def main():
+            call = wait_for_asyncio()
+            self.assertTrue(asyncio.isfuture(call))
+            asyncio.get_running_loop().call_soon(gate.set)
+            return await call
+
+        opened, worker = asyncio.run(main())
+        self.assertTrue(opened)
+        self.assertNotEqual(worker, threading.get_ident())
+
+    def test_coroutine_and_gio(self):
+        tmp = TempFile(b"asyncio")
+        self.addCleanup(tmp.close)
+
+        @Smartasync.smartasync
+        async def load(file):
+            ok, contents, _etag = await Smartasync.gio(file, "load_contents", None)
+            return contents
+
+        async def main():
+            ticks = 0
+
+            async def ticker():
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            ticking = asyncio.ensure_future(ticker())
+            contents = await load(tmp.file)
+            ticking.cancel()
+            return contents, ticks
+
+        contents, ticks = asyncio.run(main())
+        self.assertEqual(contents, b"asyncio")
+        self.assertGreater(ticks, 0)  # the loop ran while GLib did the I/O
+
+    def test_errors_through_the_future(self):
+        @Smartasync.smartasync
+        def boom():
+            raise KeyError("worker")
+
+        async def main():
+            with self.assertRaises(KeyError):
+                await boom()
+            with self.assertRaises(GLib.Error) as caught:
+                await Smartasync.gio(Gio.File.new_for_path("/nonexistent/x"), "load_contents", None)
+            return caught.exception
+
+        error = asyncio.run(main())
+        self.assertTrue(error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND))
+
+    def test_pending_from_a_glib_thread_awaited_in_asyncio(self):
+        made = threading.Event()
+        holder = []
+
+        @Smartasync.smartasync
+        async def answer():
+            return 42
+
+        def glib_thread():
+            context = GLib.MainContext.new()
+            context.push_thread_default()
+            loop = GLib.MainLoop.new(context, False)
+
+            def start():
+                holder.append(answer())
+                made.set()
+                holder[0].add_done_callback(lambda p: loop.quit())
+                return False
+
+            source = GLib.idle_source_new()
+            source.set_callback(lambda *a: start())
+            source.attach(context)
+            loop.run()
+            context.pop_thread_default()
+
+        thread = threading.Thread(target=glib_thread)
+        thread.start()
+        self.assertTrue(made.wait(GUARD_S))
+
+        async def main():
+            return await holder[0]
+
+        self.assertEqual(asyncio.run(main()), 42)
+        thread.join()
+
+
+class PendingWait(unittest.TestCase):
+    def tearDown(self):
+        Smartasync.reset()
+
+    def test_wait_after_set_async_fails_at_once(self):
+        @Smartasync.smartasync
+        def add(a, b):
+            return a + b
+
+        with Smartasync.mode(Smartasync.Mode.ASYNC):
+            pending = add(1, 2)
+        with self.assertRaises(GLib.Error) as caught:
+            pending.wait()
+        self.assertTrue(caught.exception.matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK))
+        self.assertIn("add()", caught.exception.message)
+        # The call is not lost: a loop completes it.
+        got = []
+        glib_run(lambda loop: pending.add_done_callback(lambda p: (got.append(p.result()), loop.quit())))
+        self.assertEqual(got, [3])
+
+    def test_wait_from_the_dispatching_loop_refused(self):
+        @Smartasync.smartasync
+        async def later():
+            return 1
+
+        errors = []
+
+        def start(loop):
+            pending = later()
+            try:
+                pending.wait()
+            except GLib.Error as error:
+                errors.append(error)
+            pending.add_done_callback(lambda p: loop.quit())
+
+        glib_run(start)
+        self.assertTrue(errors[0].matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK))
+
+    def test_wait_for_a_loop_on_another_thread(self):
+        made = threading.Event()
+        release = threading.Event()
+        holder = []
+
+        @Smartasync.smartasync
+        def gated():
+            return release.wait(GUARD_S)
+
+        def glib_thread():
+            context = GLib.MainContext.new()
+            context.push_thread_default()
+            loop = GLib.MainLoop.new(context, False)
+
+            def start(*unused):
+                holder.append(gated())
+                holder[0].add_done_callback(lambda p: loop.quit())
+                made.set()
+                return False
+
+            source = GLib.idle_source_new()
+            source.set_callback(start)
+            source.attach(context)
+            loop.run()
+            context.pop_thread_default()
+
+        thread = threading.Thread(target=glib_thread)
+        thread.start()
+        self.assertTrue(made.wait(GUARD_S))
+        release.set()
+        self.assertTrue(holder[0].wait())
+        thread.join()
+
+
+class RefusedSyncStartsNothing(unittest.TestCase):
+    def test_sync_from_a_dispatch(self):
+        class Fake:
+            started = 0
+
+            def thing_async(self, callback):
+                Fake.started += 1
+
+            def thing_finish(self, result):
+                return result
+
+        errors = []
+
+        def start(loop):
+            try:
+                Smartasync.sync(Fake(), "thing")
+            except GLib.Error as error:
+                errors.append(error)
+            loop.quit()
+
+        glib_run(start)
+        self.assertEqual(Fake.started, 0)
+        self.assertTrue(errors[0].matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK))
+        self.assertIn("Smartasync.gio", errors[0].message)
+
+
+class SeedNames(unittest.TestCase):
+    def tearDown(self):
+        Smartasync.reset()
+
+    def test_run_once_sync_context(self):
+        lock = Smartasync.Lock.new()
+        self.assertEqual(lock.run_once(lambda a, b: a * b, 6, 7), 42)
+
+        async def coro(x):
+            return x + 1
+
+        self.assertEqual(lock.run_once(coro, 1, key="k"), 2)
+        with self.assertRaises(ZeroDivisionError):
+            lock.run_once(lambda: 1 / 0)
+
+    def test_run_once_coalesces_per_key(self):
+        lock = Smartasync.Lock.new()
+        runs = []
+        gate = threading.Event()
+
+        def load(name):
+            runs.append(name)
+            gate.wait(GUARD_S)
+            return name.upper()
+
+        answers = []
+
+        def start(loop):
+            def done(pending):
+                answers.append(pending.result())
+                if len(answers) == 7:
+                    loop.quit()
+
+            for _ in range(5):
+                lock.run_once(load, "a", key="a").add_done_callback(done)
+            for _ in range(2):
+                lock.run_once(load, "b", key="b").add_done_callback(done)
+            gate.set()
+
+        glib_run(start)
+        self.assertEqual(sorted(runs), ["a", "b"])
+        self.assertEqual(sorted(answers), ["A"] * 5 + ["B"] * 2)
+        self.assertEqual(lock.get_executions(), 2)
+
+    def test_run_once_shares_the_exception(self):
+        lock = Smartasync.Lock.new()
+
+        async def failing():
+            raise LookupError("once")
+
+        got = []
+
+        def start(loop):
+            def done(pending):
+                got.append(pending.exception())
+                if len(got) == 3:
+                    loop.quit()
+
+            for _ in range(3):
+                lock.run_once(failing).add_done_callback(done)
+
+        glib_run(start)
+        self.assertEqual(len(got), 3)
+        self.assertTrue(all(isinstance(e, LookupError) for e in got))
+        self.assertEqual(lock.get_executions(), 1)
+
+    def test_singleflight_decorator_in_asyncio(self):
+        runs = []
+        gate = threading.Event()
+
+        @Smartasync.singleflight
+        def fetch(key):
+            runs.append(key)
+            gate.wait(GUARD_S)
+            return f"value of {key}"
+
+        async def main():
+            calls = [fetch("x") for _ in range(4)] + [fetch("y")]
+            asyncio.get_running_loop().call_soon(gate.set)
+            return await asyncio.gather(*calls)
+
+        self.assertEqual(asyncio.run(main()), ["value of x"] * 4 + ["value of y"])
+        self.assertEqual(sorted(runs), ["x", "y"])
+        self.assertEqual(fetch("z"), "value of z")  # sync context: the value
+
+    def test_smartawait_and_smartcontinuation(self):
+        async def nested():
+            async def inner():
+                return "deep"
+            return inner()
+
+        @Smartasync.smartasync
+        async def resolve():
+            return await Smartasync.smartawait(nested())
+
+        self.assertEqual(resolve(), "deep")
+        self.assertEqual(Smartasync.smartcontinuation({"name": "Alice"}, lambda d: d["name"]), "Alice")
+
+        @Smartasync.smartasync
+        async def continued():
+            return await Smartasync.smartcontinuation(nested(), str.upper)
+
+        self.assertEqual(continued(), "DEEP")
+
+        async def in_asyncio():
+            return await Smartasync.smartcontinuation(nested(), len)
+
+        self.assertEqual(asyncio.run(in_asyncio()), 4)
+
+    def test_scoped_modes(self):
+        @Smartasync.smartasync
+        def where():
+            return threading.get_ident()
+
+        with Smartasync.set_async():
+            self.assertTrue(Smartasync.in_async_context())
+            self.assertIsInstance(where(), Smartasync.Pending)
+        self.assertEqual(Smartasync.get_mode(), Smartasync.Mode.AUTO)
+
+        async def main():
+            with Smartasync.set_sync():
+                return where()
+
+        self.assertEqual(asyncio.run(main()), threading.get_ident())
+        got = []
+
+        def start(loop):
+            with Smartasync.set_sync():
+                got.append(where())
+            loop.quit()
+
+        glib_run(start)
+        self.assertEqual(got, [threading.get_ident()])
 
 
 if __name__ == "__main__":
