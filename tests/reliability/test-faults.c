@@ -25,11 +25,30 @@
 #define FAULT_ERROR (g_quark_from_static_string ("fault-error"))
 #define FAULT_CODE 42
 
-/* Every wait in this file gives up after this long: a hang is a failure. */
-#define WAIT_TIMEOUT_MS 10000
+/* Hang guards. Nothing in this file waits for time to pass: every wait is
+ * for an event (a count, a flag, a parked task, an open gate), and gives up
+ * only after this long, saying which wait hung. The limits catch hangs, not
+ * slowness: valgrind, ASan and a loaded 2-core machine stay far below. */
+#define WAIT_TIMEOUT_MS 120000
 
 /* Isolated cases that hang are killed after this long. */
-#define SUBPROCESS_TIMEOUT (8 * G_USEC_PER_SEC)
+#define SUBPROCESS_TIMEOUT (180 * G_USEC_PER_SEC)
+
+/* Fails the test with what it was waiting for, once @deadline passed. */
+static void
+hang_guard (gint64      deadline,
+            const char *what)
+{
+  if (g_get_monotonic_time () >= deadline)
+    g_error ("%s: hang guard: still waiting for %s after %d s",
+             g_test_get_path (), what, WAIT_TIMEOUT_MS / 1000);
+}
+
+static gint64
+hang_guard_deadline (void)
+{
+  return g_get_monotonic_time () + (gint64) WAIT_TIMEOUT_MS * 1000;
+}
 
 /* The behaviour of the implementation */
 
@@ -37,7 +56,7 @@ typedef enum
 {
   DONE_NOW,      /* completes inside the implementation */
   DONE_IDLE,     /* from an idle on the thread-default context */
-  DONE_THREAD,   /* from another thread, after delay_ms */
+  DONE_THREAD,   /* from another thread, after delay_ms or once the gate opens */
   DONE_MANUAL,   /* parks the task; the test completes it */
   DONE_DROP,     /* drops the task without completing it, ever */
 } Done;
@@ -50,8 +69,10 @@ typedef struct
   gboolean      twice;         /* returns twice */
   gboolean      not_complete;  /* returns without completing (blocking kind) */
   guint         delay_ms;
+  gboolean      gated;         /* DONE_THREAD waits for the gate, not delay_ms */
 
   GMutex        mutex;
+  gboolean      gate_open;     /* under mutex */
   GCond         cond;
   gint          runs;          /* under mutex */
   gint          finished;      /* under mutex: implementation calls that returned */
@@ -117,16 +138,59 @@ complete (Behaviour *b,
   g_mutex_unlock (&b->mutex);
 }
 
+/* Waits on @b's condition (its mutex held) until woken, or fails once
+ * @deadline passed. */
+static void
+behaviour_wait (Behaviour  *b,
+                gint64      deadline,
+                const char *what)
+{
+  if (!g_cond_wait_until (&b->cond, &b->mutex, deadline))
+    hang_guard (deadline, what);
+}
+
 static void
 wait_completions (Behaviour *b,
                   gint       n)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+  gint64 deadline = hang_guard_deadline ();
 
   g_mutex_lock (&b->mutex);
   while (b->completions < n)
-    g_assert_true (g_cond_wait_until (&b->cond, &b->mutex, deadline));
+    behaviour_wait (b, deadline, "the implementation's completions");
   g_mutex_unlock (&b->mutex);
+}
+
+/* A gated implementation holds on until the test opens its gate: "it is
+ * still running" is then a fact the test made, not a guess about how long
+ * a sleep lasts on a loaded machine. */
+static void
+behaviour_pass_gate (Behaviour *b)
+{
+  gint64 deadline = hang_guard_deadline ();
+
+  g_mutex_lock (&b->mutex);
+  while (!b->gate_open)
+    behaviour_wait (b, deadline, "the test to open the implementation's gate");
+  g_mutex_unlock (&b->mutex);
+}
+
+static void
+behaviour_open_gate (Behaviour *b)
+{
+  g_mutex_lock (&b->mutex);
+  b->gate_open = TRUE;
+  g_cond_broadcast (&b->cond);
+  g_mutex_unlock (&b->mutex);
+}
+
+static void
+behaviour_delay (Behaviour *b)
+{
+  if (b->gated)
+    behaviour_pass_gate (b);
+  else
+    g_usleep (b->delay_ms * 1000);
 }
 
 static gboolean
@@ -144,7 +208,7 @@ complete_from_thread (gpointer data)
   GTask *task = data;
   Behaviour *b = g_task_get_task_data (task);
 
-  g_usleep (b->delay_ms * 1000);
+  behaviour_delay (b);
   complete (b, task);
   g_object_unref (task);
   return NULL;
@@ -157,6 +221,7 @@ record_run (Behaviour *b)
   b->runs++;
   b->ran_on = g_thread_self ();
   b->ran_with = g_main_context_get_thread_default ();
+  g_cond_broadcast (&b->cond);
   g_mutex_unlock (&b->mutex);
 }
 
@@ -222,8 +287,8 @@ fault_blocking_impl (GTask        *task,
 
   record_run (b);
   g_assert_false (smartasync_in_async_context ());
-  if (b->delay_ms > 0 && b->done == DONE_THREAD)
-    g_usleep (b->delay_ms * 1000);
+  if (b->done == DONE_THREAD && (b->gated || b->delay_ms > 0))
+    behaviour_delay (b);
   if (!b->not_complete)
     complete (b, task);
   record_finished (b);
@@ -234,12 +299,12 @@ fault_blocking_impl (GTask        *task,
 static GTask *
 wait_parked (Behaviour *b)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+  gint64 deadline = hang_guard_deadline ();
   GTask *task;
 
   g_mutex_lock (&b->mutex);
   while (b->parked == NULL)
-    g_assert_true (g_cond_wait_until (&b->cond, &b->mutex, deadline));
+    behaviour_wait (b, deadline, "the implementation to park its task");
   task = g_steal_pointer (&b->parked);
   g_mutex_unlock (&b->mutex);
 
@@ -250,11 +315,24 @@ static void
 wait_finished (Behaviour *b,
                gint       n)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+  gint64 deadline = hang_guard_deadline ();
 
   g_mutex_lock (&b->mutex);
   while (b->finished < n)
-    g_assert_true (g_cond_wait_until (&b->cond, &b->mutex, deadline));
+    behaviour_wait (b, deadline, "the implementation to return");
+  g_mutex_unlock (&b->mutex);
+}
+
+/* Waits until the implementation was called @n times. */
+static void
+wait_runs (Behaviour *b,
+           gint       n)
+{
+  gint64 deadline = hang_guard_deadline ();
+
+  g_mutex_lock (&b->mutex);
+  while (b->runs < n)
+    behaviour_wait (b, deadline, "the implementation to be called");
   g_mutex_unlock (&b->mutex);
 }
 
@@ -290,25 +368,32 @@ weak_notify_flag (gpointer  data,
 }
 
 static void
-release_op (SmartasyncOperation *op)
+release_object (gpointer    object,
+                const char *what)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+  gint64 deadline = hang_guard_deadline ();
   gint gone = FALSE;
 
   /* A weak reference with an atomic flag: the last reference may be dropped
    * on a worker (g_object_add_weak_pointer() would write the pointer there
    * without synchronization). */
-  g_object_weak_ref (G_OBJECT (op), weak_notify_flag, &gone);
-  g_object_unref (op);
+  g_object_weak_ref (G_OBJECT (object), weak_notify_flag, &gone);
+  g_object_unref (object);
   while (!g_atomic_int_get (&gone))
     {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      hang_guard (deadline, what);
       while (g_main_context_iteration (NULL, FALSE))
         ;
       while (g_main_context_iteration (smartasync_get_private_context (), FALSE))
         ;
       g_usleep (1000);
     }
+}
+
+static void
+release_op (SmartasyncOperation *op)
+{
+  release_object (op, "the operation to be freed");
 }
 
 /* Contexts */
@@ -863,10 +948,15 @@ test_cancel_pending (void)
     }
 }
 
+/* Cancels from another thread once the call is under way: once the
+ * implementation was called (@b), or once somebody joined a run of @lock.
+ * A cancel after a fixed delay would, on a slow machine, come before the
+ * call started and test a refused call instead. */
 typedef struct
 {
-  GCancellable *cancellable;
-  guint         delay_ms;
+  GCancellable   *cancellable;
+  Behaviour      *b;
+  SmartasyncLock *lock;
 } DelayedCancel;
 
 static gpointer
@@ -874,7 +964,19 @@ cancel_later (gpointer data)
 {
   DelayedCancel *dc = data;
 
-  g_usleep (dc->delay_ms * 1000);
+  if (dc->b != NULL)
+    wait_runs (dc->b, 1);
+  if (dc->lock != NULL)
+    {
+      gint64 deadline = hang_guard_deadline ();
+
+      while (smartasync_lock_get_joins (dc->lock) == 0)
+        {
+          hang_guard (deadline, "a caller to join the run");
+          g_usleep (1000);
+        }
+      g_object_unref (dc->lock);
+    }
   g_cancellable_cancel (dc->cancellable);
   g_object_unref (dc->cancellable);
   g_free (dc);
@@ -882,13 +984,24 @@ cancel_later (gpointer data)
 }
 
 static GThread *
-cancel_from_thread (GCancellable *cancellable,
-                    guint         delay_ms)
+cancel_when_run (GCancellable *cancellable,
+                 Behaviour    *b)
 {
-  DelayedCancel *dc = g_new (DelayedCancel, 1);
+  DelayedCancel *dc = g_new0 (DelayedCancel, 1);
 
   dc->cancellable = g_object_ref (cancellable);
-  dc->delay_ms = delay_ms;
+  dc->b = b;
+  return g_thread_new ("canceller", cancel_later, dc);
+}
+
+static GThread *
+cancel_when_joined (GCancellable   *cancellable,
+                    SmartasyncLock *lock)
+{
+  DelayedCancel *dc = g_new0 (DelayedCancel, 1);
+
+  dc->cancellable = g_object_ref (cancellable);
+  dc->lock = g_object_ref (lock);
   return g_thread_new ("canceller", cancel_later, dc);
 }
 
@@ -906,14 +1019,14 @@ test_cancel_sync_wait (void)
       Behaviour *b = behaviour_new (DONE_MANUAL);
       SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-      GThread *canceller = cancel_from_thread (cancellable, 30);
+      GThread *canceller = cancel_when_run (cancellable, b);
       Outcome out = { 0 };
-      gint64 start = g_get_monotonic_time ();
       GTask *parked;
 
+      /* Answered while the implementation still holds its task: the wait
+       * did not wait for it. */
       run_path (paths[i], op, cancellable, &out);
       assert_error (&out, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_assert_cmpint (g_get_monotonic_time () - start, <, WAIT_TIMEOUT_MS * 1000);
       g_thread_join (canceller);
 
       /* The late completion, then an unrelated wait on the same context. */
@@ -993,19 +1106,18 @@ test_cancel_offloaded_running (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   GMainContext *loop_context = g_main_context_new ();
   Outcome out = { 0 };
-  gint64 start;
 
-  b->delay_ms = 300;
+  b->gated = TRUE;
   g_main_context_push_thread_default (loop_context);
   smartasync_operation_call_async (op, NULL, NULL, cancellable, outcome_callback, &out);
-  while (behaviour_runs (b) == 0)
-    g_usleep (1000);
-  start = g_get_monotonic_time ();
+  wait_runs (b, 1);
   g_cancellable_cancel (cancellable);
+  /* Answered while the work is held at its gate. */
   g_assert_true (iterate_until_count (loop_context, &out.calls, 1, WAIT_TIMEOUT_MS));
-  g_assert_cmpint (g_get_monotonic_time () - start, <, 250 * 1000);
   assert_error (&out, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (b->completions, ==, 0);
 
+  behaviour_open_gate (b);
   wait_finished (b, 1);
   settle (loop_context);
   g_assert_cmpint (g_atomic_int_get (&out.calls), ==, 1);
@@ -1032,18 +1144,20 @@ test_cancel_executor (void)
   Outcome busy_out = { 0 };
   Outcome queued_out = { 0 };
 
-  busy_b->delay_ms = 100;
+  busy_b->gated = TRUE;
   smartasync_operation_set_executor (busy, executor);
   smartasync_operation_set_executor (queued, executor);
   g_main_context_push_thread_default (loop_context);
 
+  /* The only worker is held at the busy call's gate until both calls are
+   * cancelled. */
   smartasync_operation_call_async (busy, NULL, NULL, busy_cancellable, outcome_callback, &busy_out);
-  while (behaviour_runs (busy_b) == 0)
-    g_usleep (1000);
+  wait_runs (busy_b, 1);
   smartasync_operation_call_async (queued, NULL, NULL, queued_cancellable, outcome_callback,
                                    &queued_out);
   g_cancellable_cancel (queued_cancellable);
   g_cancellable_cancel (busy_cancellable);
+  behaviour_open_gate (busy_b);
 
   g_assert_true (iterate_until_count (loop_context, &busy_out.calls, 1, WAIT_TIMEOUT_MS));
   g_assert_true (iterate_until_count (loop_context, &queued_out.calls, 1, WAIT_TIMEOUT_MS));
@@ -1116,7 +1230,7 @@ test_batch_faults (void)
 
   fail_b->fail = TRUE;
   fail_b->delay_ms = 0;
-  slow_b->delay_ms = 200;
+  slow_b->gated = TRUE;   /* runs until the end of the test */
 
   g_assert_cmpuint (smartasync_batch_add (batch, ok_op, NULL, NULL), ==, 0);
   g_assert_cmpuint (smartasync_batch_add (batch, fail_op, NULL, NULL), ==, 1);
@@ -1134,7 +1248,7 @@ test_batch_faults (void)
 
   /* Cancelled while the slow call runs. */
   g_assert_cmpuint (smartasync_batch_add (batch, slow_op, NULL, NULL), ==, 2);
-  canceller = cancel_from_thread (cancellable, 20);
+  canceller = cancel_when_run (cancellable, slow_b);
   g_assert_false (smartasync_batch_wait (batch, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
@@ -1157,6 +1271,7 @@ test_batch_faults (void)
   g_assert_null (g_main_context_get_thread_default ());
 
   /* The second slow call runs only if a worker took it before the cancel. */
+  behaviour_open_gate (slow_b);
   wait_finished (slow_b, behaviour_runs (slow_b));
   /* The results hold the tasks, which hold the operations. */
   g_clear_object (&batch);
@@ -1212,12 +1327,12 @@ test_never_return_sync (void)
         Behaviour *b = behaviour_new (dones[d]);
         SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
         g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-        GThread *canceller = cancel_from_thread (cancellable, 30);
+        GThread *canceller = cancel_when_run (cancellable, b);
         Outcome out = { 0 };
 
         run_path (paths[i], op, cancellable, &out);
-        /* A dropped task ends the wait (unless the cancel came first, on a
-         * slow machine); a kept one needs the cancel. */
+        /* A dropped task ends the wait (unless the cancel came first); a
+         * kept one needs the cancel. */
         if (dones[d] == DONE_DROP && out.error != NULL &&
             g_error_matches (out.error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED))
           assert_error (&out, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
@@ -1482,7 +1597,7 @@ test_thread_exit_ready_completion (void)
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   ThreadJob job = { op, NULL, cancellable, TRUE, b };
-  GThread *canceller = cancel_from_thread (cancellable, 30);
+  GThread *canceller = cancel_when_run (cancellable, b);
 
   g_thread_join (g_thread_new ("waiter", abandoned_wait_then_exit, &job));
   g_thread_join (canceller);
@@ -1669,7 +1784,7 @@ test_thread_exit_late_completion (void)
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   ThreadJob job = { op, NULL, cancellable, FALSE, b };
-  GThread *canceller = cancel_from_thread (cancellable, 30);
+  GThread *canceller = cancel_when_run (cancellable, b);
 
   g_thread_join (g_thread_new ("waiter", abandoned_wait_then_exit, &job));
   g_thread_join (canceller);
@@ -1683,7 +1798,7 @@ test_reset_late_completion (void)
   Behaviour *b = behaviour_new (DONE_MANUAL);
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  GThread *canceller = cancel_from_thread (cancellable, 30);
+  GThread *canceller = cancel_when_run (cancellable, b);
   g_autoptr(GError) error = NULL;
 
   g_assert_false (smartasync_operation_call_sync (op, NULL, NULL, cancellable, NULL, &error));
@@ -1702,7 +1817,7 @@ test_reset_ready_completion (void)
   Behaviour *b = behaviour_new (DONE_MANUAL);
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  GThread *canceller = cancel_from_thread (cancellable, 30);
+  GThread *canceller = cancel_when_run (cancellable, b);
   g_autoptr(GError) error = NULL;
   gint task_gone = FALSE;
   GTask *parked;
@@ -2049,7 +2164,7 @@ test_lock_leader_context_stalls (void)
   run_dispatched (loop_context, start_callers, &callers);
   /* The leader's context is not iterated from here on. */
   joiner_thread = g_thread_new ("joiner", lock_sync_caller, &joiner);
-  canceller = cancel_from_thread (joiner_cancellable, 100);
+  canceller = cancel_when_joined (joiner_cancellable, callers.lock);
   g_thread_join (joiner_thread);
   g_thread_join (canceller);
   assert_error (&joiner_out, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -2161,7 +2276,7 @@ isolated_batch_never_returns (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) error2 = NULL;
-  GThread *canceller = cancel_from_thread (cancellable, 50);
+  GThread *canceller = cancel_when_run (cancellable, b);
 
   smartasync_batch_add (batch, op, NULL, NULL);
   g_assert_false (smartasync_batch_wait (batch, cancellable, &error));
@@ -2200,13 +2315,12 @@ isolated_nested_call_never_returns (void)
   SmartasyncOperation *inner = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(SmartasyncOperation) outer =
     smartasync_operation_new_async ("outer", nested_caller_impl, inner, NULL);
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
-  GThread *canceller = cancel_from_thread (cancellable, 50);
 
-  g_assert_true (smartasync_operation_call_sync_boolean (outer, NULL, NULL, cancellable, &error));
+  /* No cancellable: a wait that waited for the inner call would hang, and
+   * the subprocess's timeout reports it. */
+  g_assert_true (smartasync_operation_call_sync_boolean (outer, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
-  g_thread_join (canceller);
   release_op (inner);
 }
 
@@ -2263,7 +2377,7 @@ isolated_executor_not_completed (void)
   smartasync_operation_set_executor (op, executor);
   g_main_context_push_thread_default (loop_context);
   smartasync_operation_call_async (op, NULL, NULL, NULL, outcome_callback, &out);
-  g_assert_true (iterate_until_count (loop_context, &out.calls, 1, 2000));
+  g_assert_true (iterate_until_count (loop_context, &out.calls, 1, WAIT_TIMEOUT_MS));
   assert_error (&out, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
   g_assert_true (strstr (out.error->message, "fault") != NULL);
   iterate_until_count (loop_context, &out.calls, 2, 100);
@@ -2278,7 +2392,7 @@ isolated_executor_not_completed (void)
   smartasync_pop_mode ();
   g_assert_false (iterate_until_count (loop_context, &out.calls, 1, 100));
   g_object_unref (held);
-  g_assert_true (iterate_until_count (loop_context, &out.calls, 1, 2000));
+  g_assert_true (iterate_until_count (loop_context, &out.calls, 1, WAIT_TIMEOUT_MS));
   assert_error (&out, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
   g_main_context_pop_thread_default (loop_context);
   g_main_context_unref (loop_context);
@@ -2297,7 +2411,6 @@ isolated_lock_sync_leftover (void)
   Behaviour *b = behaviour_new (DONE_NOW);
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_BLOCKING, b);
   SmartasyncLock *lock = smartasync_lock_new ();
-  gpointer weak_lock = lock;
   guint leftovers = 0;
 
   /* The worker's task may return before the caller's wait ends, or after:
@@ -2318,9 +2431,7 @@ isolated_lock_sync_leftover (void)
   g_test_message ("runs that left a source on the caller's private context: %u/100", leftovers);
   g_assert_cmpuint (leftovers, ==, 0);
 
-  g_object_add_weak_pointer (G_OBJECT (lock), &weak_lock);
-  g_object_unref (lock);
-  g_assert_null (weak_lock);
+  release_object (lock, "the lock to be freed");
   release_op (op);
 }
 
@@ -2333,7 +2444,6 @@ isolated_lock_leader_thread_exits (void)
 {
   Behaviour *b = behaviour_new (DONE_MANUAL);
   SmartasyncLock *lock = smartasync_lock_new ();
-  gpointer weak_lock = lock;
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_ASYNC, b);
   g_autoptr(GCancellable) leader_cancellable = g_cancellable_new ();
   Outcome leader_out = { 0 }, joiner_out = { 0 };
@@ -2345,8 +2455,15 @@ isolated_lock_leader_thread_exits (void)
   leader_thread = g_thread_new ("leader", lock_sync_caller, &leader);
   parked = wait_parked (b);
   joiner_thread = g_thread_new ("joiner", lock_sync_caller, &joiner);
-  while (smartasync_lock_get_joins (lock) == 0)
-    g_usleep (1000);
+  {
+    gint64 deadline = hang_guard_deadline ();
+
+    while (smartasync_lock_get_joins (lock) == 0)
+      {
+        hang_guard (deadline, "the joiner to join the run");
+        g_usleep (1000);
+      }
+  }
 
   g_cancellable_cancel (leader_cancellable);
   g_thread_join (leader_thread);
@@ -2364,11 +2481,10 @@ isolated_lock_leader_thread_exits (void)
   outcome_clear (&leader_out);
   outcome_clear (&joiner_out);
 
+  /* The worker lets go of the run when its task returns, which may be
+   * after the callers were answered. */
   wait_finished (b, 1);
-  g_usleep (50 * 1000);   /* the worker's task has returned by now */
-  g_object_add_weak_pointer (G_OBJECT (lock), &weak_lock);
-  g_object_unref (lock);
-  g_assert_null (weak_lock);
+  release_object (lock, "the lock to be freed");
   release_op (op);
 }
 
@@ -2415,8 +2531,8 @@ isolated_lock_cancellable_connect_race (void)
   Behaviour *b = behaviour_new (DONE_NOW);
   SmartasyncOperation *op = fault_op_new (SMARTASYNC_KIND_BLOCKING, b);
   SmartasyncLock *lock = smartasync_lock_new ();
-  gpointer weak_lock = lock;
   GThread *threads[4];
+  gint64 deadline;
 
   b->delay_ms = 0;
   g_object_set_data (G_OBJECT (op), "lock", lock);
@@ -2425,12 +2541,17 @@ isolated_lock_cancellable_connect_race (void)
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
     g_thread_join (threads[i]);
 
+  /* The last runs' workers may still be letting go (a caller's thread may
+   * exit before its run's worker task returned; a janitor dispatches it). */
   g_test_message ("cancellables still alive: %d of %u", g_atomic_int_get (&connect_race_alive),
                   (guint) G_N_ELEMENTS (threads) * 4000);
-  g_assert_cmpint (g_atomic_int_get (&connect_race_alive), ==, 0);
-  g_object_add_weak_pointer (G_OBJECT (lock), &weak_lock);
-  g_object_unref (lock);
-  g_assert_null (weak_lock);
+  deadline = hang_guard_deadline ();
+  while (g_atomic_int_get (&connect_race_alive) > 0)
+    {
+      hang_guard (deadline, "every cancellable to be freed");
+      g_usleep (1000);
+    }
+  release_object (lock, "the lock to be freed");
   release_op (op);
 }
 
@@ -2465,6 +2586,7 @@ isolated_lock_worker_abandoned_wait (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gpointer weak_executor = executor;
   gint task_gone = FALSE;
+  guint workers_before = count_threads_named ("smartasync-work");
   GThread *caller;
   GTask *parked;
 
@@ -2484,7 +2606,7 @@ isolated_lock_worker_abandoned_wait (void)
   /* The worker thread goes away with its executor. */
   smartasync_operation_set_executor (op, NULL);
   g_assert_null (weak_executor);
-  g_usleep (50 * 1000);
+  g_assert_true (wait_threads_named ("smartasync-work", workers_before));
 
   g_object_weak_ref (G_OBJECT (parked), weak_notify_flag, &task_gone);
   return_result (parked, FALSE);
