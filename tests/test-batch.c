@@ -109,7 +109,10 @@ test_batch_many_loads (void)
   remove_numbered_files (dir, n);
 }
 
-/* Blocking calls in a batch run concurrently on workers. */
+/* Blocking calls in a batch run concurrently on workers: each call holds
+ * its worker until a second call is running beside it, so the batch
+ * completes only if calls overlap (serial calls would hang, and the hang
+ * guard says so), whatever the machine's load. */
 static gint running, max_running;
 
 static void
@@ -122,10 +125,17 @@ sleepy_blocking (GTask        *task,
   gint now = g_atomic_int_add (&running, 1) + 1;
   gint seen;
 
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
   while ((seen = g_atomic_int_get (&max_running)) < now &&
          !g_atomic_int_compare_and_exchange (&max_running, seen, now))
     ;
-  g_usleep (20 * 1000);
+  while (g_atomic_int_get (&max_running) < 2)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("hang guard: no second batch call ran beside this one in 120 s");
+      g_usleep (1000);
+    }
   g_atomic_int_add (&running, -1);
   g_task_return_int (task, g_variant_get_int32 (args));
 }

@@ -435,10 +435,15 @@ test_cancel_before_start (void)
   g_assert_cmpint (implementation_runs, ==, 0);
 }
 
+static gint slow_work_started;
+static void wait_for_flag (gint *flag, const char *what);
+
+/* Cancels once the slow work started: a cancel after a fixed delay could
+ * come, on a loaded machine, before the call started. */
 static gpointer
 cancel_after (gpointer data)
 {
-  g_usleep (20 * 1000);
+  wait_for_flag (&slow_work_started, "the slow work to start");
   g_cancellable_cancel (data);
   return NULL;
 }
@@ -458,21 +463,40 @@ complete_late_async (GTask        *task,
  * it returned first is checked, not how long the wait took (no timing
  * assertions: the machines are small and noisy, and valgrind is slow). */
 static gint slow_work_done;
+static gint slow_work_released;
+
+/* Polls a flag the other side sets: a hang guard, not a deadline. */
+static void
+wait_for_flag (gint       *flag,
+               const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (flag))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("hang guard: still waiting for %s after 120 s", what);
+      g_usleep (1000);
+    }
+}
 
 static void
 wait_for_slow_work (void)
 {
-  while (!g_atomic_int_get (&slow_work_done))
-    g_usleep (1000);
+  g_atomic_int_set (&slow_work_released, TRUE);
+  wait_for_flag (&slow_work_done, "the slow work to return");
 }
 
+/* Slow work: returns only once the test released it (after checking that
+ * the caller was answered first). */
 static void
 sleep_then_return (GTask        *task,
                    gpointer      source,
                    gpointer      task_data,
                    GCancellable *cancellable)
 {
-  g_usleep (G_USEC_PER_SEC);
+  g_atomic_int_set (&slow_work_started, TRUE);
+  wait_for_flag (&slow_work_released, "the test to release the slow work");
   g_task_return_int (task, 3);
   g_atomic_int_set (&slow_work_done, TRUE);
 }
@@ -488,7 +512,7 @@ test_cancel_during_sync_wait (void)
   g_autofree char *later = NULL;
   g_autoptr(SmartasyncOperation) upper = smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
 
-  slow_work_done = FALSE;
+  slow_work_done = slow_work_started = slow_work_released = FALSE;
   canceller = g_thread_new ("cancel", cancel_after, cancellable);
   g_assert_cmpint (smartasync_operation_call_sync_int (op, NULL, NULL, cancellable, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -508,7 +532,8 @@ slow_blocking (GTask        *task,
                GCancellable *cancellable,
                gpointer      user_data)
 {
-  g_usleep (G_USEC_PER_SEC);
+  g_atomic_int_set (&slow_work_started, TRUE);
+  wait_for_flag (&slow_work_released, "the test to release the slow work");
   g_task_return_int (task, 1);
   g_atomic_int_set (&slow_work_done, TRUE);
 }
@@ -523,7 +548,7 @@ test_cancel_during_offload (void)
   CancelledCall call = { op, cancellable, &completion };
   GThread *canceller;
 
-  slow_work_done = FALSE;
+  slow_work_done = slow_work_started = slow_work_released = FALSE;
   canceller = g_thread_new ("cancel", cancel_after, cancellable);
   run_in_loop_until (start_cancelled_call, &call, &completion);
   g_assert_false (g_atomic_int_get (&slow_work_done));

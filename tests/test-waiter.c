@@ -160,23 +160,42 @@ test_waiter_fd_source (void)
 
 /* Cancelling the wait returns at once, even if the operation ignores
  * cancellation; its late completion is dropped safely. */
-static gint late_done;
+static gint late_started, late_released, late_done;
 
+/* Polls a flag the other side sets: a hang guard, not a deadline. */
+static void
+wait_for_flag (gint       *flag,
+               const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (flag))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("hang guard: still waiting for %s after 120 s", what);
+      g_usleep (1000);
+    }
+}
+
+/* Returns only once the test released it, after checking that the wait
+ * returned first. */
 static void
 complete_after_delay (GTask        *task,
                       gpointer      source,
                       gpointer      task_data,
                       GCancellable *cancellable)
 {
-  g_usleep (G_USEC_PER_SEC);
+  g_atomic_int_set (&late_started, TRUE);
+  wait_for_flag (&late_released, "the test to release the operation");
   g_task_return_int (task, 7);
   g_atomic_int_set (&late_done, TRUE);
 }
 
+/* Cancels once the operation runs (the wait is under way). */
 static gpointer
 cancel_later (gpointer data)
 {
-  g_usleep (10 * 1000);
+  wait_for_flag (&late_started, "the operation to start");
   g_cancellable_cancel (data);
   return NULL;
 }
@@ -202,9 +221,8 @@ test_waiter_cancel (void)
 
   /* The abandoned completion lands on the private context; the next wait
    * dispatches it to the abandoned waiter, which ignores it. */
-  while (!g_atomic_int_get (&late_done))
-    g_usleep (1000);
-  g_usleep (10 * 1000);
+  g_atomic_int_set (&late_released, TRUE);
+  wait_for_flag (&late_done, "the operation to return");
   later = SMARTASYNC_WAIT (NULL, NULL, g_file_load_contents_async, file, NULL);
   g_assert_true (g_file_load_contents_finish (file, later, &contents, NULL, NULL, NULL));
   g_assert_cmpstr (contents, ==, "after");
