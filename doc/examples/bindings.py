@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The Python program that doc/bindings.md quotes: the PyGObject override
-# (the Smartasync.smartasync decorator, Smartasync.sync, Smartasync.mode),
-# an operation written in Python, and how it all relates to asyncio. Run
-# against the build tree (GI_TYPELIB_PATH, LD_LIBRARY_PATH and PYTHONPATH
-# as in introspection/meson.build); exits non-zero if anything differs from
-# the guide.
+# (the Smartasync.smartasync decorator on async def and def, Pending,
+# Smartasync.gio and Smartasync.sync, run_once and singleflight, smartawait
+# and smartcontinuation, the scoped modes), an operation written in Python,
+# and asyncio. Run against the build tree (GI_TYPELIB_PATH, LD_LIBRARY_PATH
+# and PYTHONPATH as in introspection/meson.build); exits non-zero if anything
+# differs from the guide.
 
 import asyncio
 import hashlib
@@ -29,24 +30,32 @@ def check(what, ok):
     checks.append(ok)
 
 
-# One Python function for every caller.
-@Smartasync.smartasync
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 fd, path = tempfile.mkstemp(prefix="smartasync-bindings-")
 os.write(fd, b"one implementation, every caller\n")
 os.close(fd)
 expected = hashlib.sha256(b"one implementation, every caller\n").hexdigest()
 
-# No GLib main loop runs on this thread: the call returns the value.
-value = digest(path)
-check("sync context: digest() returns the value", value == expected)
+
+# One coroutine for every caller: GIO I/O awaited, blocking work awaited.
+@Smartasync.smartasync
+async def load_digest(path):
+    file = Gio.File.new_for_path(path)
+    ok, contents, etag = await Smartasync.gio(file, "load_contents", None)
+    return await digest_bytes(contents)
+
+
+# A plain function: called directly with no loop, on a worker otherwise.
+@Smartasync.smartasync
+def digest_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# No loop runs on this thread: the call returns the value.
+value = load_digest(path)
+check("no loop: load_digest() returns the value", value == expected)
 
 # From code a running GLib loop dispatched, the same call returns a Pending
-# at once; the function runs on a worker thread, and the callback on the loop.
+# at once; the coroutine is stepped by that loop, and the callback runs there.
 loop = GLib.MainLoop()
 results = []
 
@@ -57,7 +66,7 @@ def on_digest(pending):
 
 
 def on_idle():
-    pending = digest(path)
+    pending = load_digest(path)
     results.append(pending.done())
     pending.add_done_callback(on_digest)
     return GLib.SOURCE_REMOVE
@@ -65,22 +74,77 @@ def on_idle():
 
 GLib.idle_add(on_idle)
 loop.run()
-check("async context: digest() returns a pending result, completed on the loop",
+check("GLib loop: load_digest() returns a Pending, completed on the loop",
       results == [False, (expected, True)])
+
+
+# Inside asyncio, await it: the asyncio loop keeps running meanwhile.
+async def main():
+    return await load_digest(path), await digest_bytes(b"")
+
+
+in_asyncio = asyncio.run(main())
+check("asyncio: await load_digest(path), await digest_bytes(b'')",
+      in_asyncio == (expected, hashlib.sha256(b"").hexdigest()))
 
 # Any GIO _async/_finish pair, synchronously: what _finish returns.
 file = Gio.File.new_for_path(path)
 ok, contents, etag = Smartasync.sync(file, "load_contents", None)
 check("Smartasync.sync(file, 'load_contents', None)", ok and contents.startswith(b"one"))
 
-# Forcing a mode for a block, here to test the async path without a loop.
-with Smartasync.mode(Smartasync.Mode.ASYNC):
-    pending = digest(path)
-check("with Smartasync.mode(Smartasync.Mode.ASYNC): a Pending", not isinstance(pending, str))
-context = GLib.MainContext.default()
-while not pending.done():
-    context.iteration(True)
-check("  ... completed by iterating the default context", pending.result() == expected)
+# Smartasync.set_async() forces the GLib path: here, with no loop running,
+# nothing would ever complete the Pending, and wait() says so at once.
+with Smartasync.set_async():
+    pending = digest_bytes(b"forced")
+refused = False
+try:
+    pending.wait()
+except GLib.Error as error:
+    refused = error.matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK)
+check("set_async(): Pending.wait() refused at once (WOULD_BLOCK)", refused)
+
+
+# Singleflight: concurrent callers of one run share its result.
+asked = threading.Event()
+
+
+@Smartasync.singleflight
+def fetch_config(name):
+    asked.wait()  # here: until every caller has asked
+    return {"name": name, "loaded by": threading.current_thread().name}
+
+
+lock = Smartasync.Lock.new()
+answer = lock.run_once(digest_bytes, b"once", key="digest")
+check("lock.run_once(fn, *args, key=...) with no loop: the value",
+      answer == hashlib.sha256(b"once").hexdigest())
+
+
+async def three_callers():
+    calls = [fetch_config("ui") for _ in range(3)]
+    asked.set()
+    return await asyncio.gather(*calls)
+
+
+configs = asyncio.run(three_callers())
+check("@Smartasync.singleflight: three concurrent callers, one run",
+      configs[0] is configs[1] is configs[2] and fetch_config.lock.get_executions() == 1)
+
+
+# smartawait resolves nested awaitables; smartcontinuation applies a
+# function now to a ready value, or later to an awaitable one.
+async def nested():
+    return load_digest(path)
+
+
+@Smartasync.smartasync
+async def resolve():
+    return await Smartasync.smartawait(nested())
+
+
+short = Smartasync.smartcontinuation({"name": "Alice"}, lambda d: d["name"])
+check("smartawait(nested awaitables)", resolve() == expected)
+check("smartcontinuation(ready value, fn)", short == "Alice")
 
 
 # An operation written in Python, called like one written in C. Results go
@@ -93,19 +157,6 @@ shout_op = Smartasync.Operation.new_blocking("shout", shout)
 ok, value = shout_op.call_sync(None, GLib.Variant("s", "hello"), None)
 check("Operation.call_sync() from Python", ok and value == "HELLO")
 
-
-# asyncio is not a GLib main loop: inside a coroutine, Smartasync sees a
-# sync context, so a smart call would block the event loop. Hand it to a
-# thread instead; a worker thread is a sync context and gets the value.
-async def main():
-    in_async = Smartasync.in_async_context()
-    value = await asyncio.to_thread(digest, path)
-    return in_async, value
-
-
-in_async, value = asyncio.run(main())
-check("asyncio: in_async_context() is False in a coroutine", in_async is False)
-check("asyncio: await asyncio.to_thread(digest, path)", value == expected)
-
 os.unlink(path)
+Smartasync.reset()
 sys.exit(0 if all(checks) else 1)

@@ -72,21 +72,27 @@ def _error(code, message):
 # a GLib loop dispatches (which, with PyGObject >= 3.50's gi.events, is also
 # where asyncio runs), then a plain asyncio loop, then nobody.
 _SYNC, _GLIB, _ASYNCIO = range(3)
-_state = threading.local()
 
 
-def _running_asyncio_loop():
+class _State(threading.local):
+    runner = None  # the _Runner stepping a coroutine on this thread
+
+
+_state = _State()
+
+
+def _running_asyncio_loop(modules=sys.modules):
     # A running asyncio loop implies asyncio was imported: no import here.
-    asyncio = sys.modules.get("asyncio")
+    asyncio = modules.get("asyncio")
     return asyncio._get_running_loop() if asyncio is not None else None
 
 
-def _caller():
-    if getattr(_state, "runner", None) is not None or Smartasync.in_async_context():
+def _caller(in_async_context=Smartasync.in_async_context, state=_state):
+    if state.runner is not None or in_async_context():
         return _GLIB
-    if _running_asyncio_loop() is not None and Smartasync.get_mode() != Smartasync.Mode.SYNC:
-        return _ASYNCIO
-    return _SYNC
+    if _running_asyncio_loop() is None or Smartasync.get_mode() == Smartasync.Mode.SYNC:
+        return _SYNC
+    return _ASYNCIO
 
 
 def _describe(func):
@@ -109,7 +115,7 @@ class Pending:
         self._callbacks = []
         self._event = None
         self._context = GLib.MainContext.get_thread_default() or GLib.MainContext.default()
-        runner = getattr(_state, "runner", None)
+        runner = _state.runner
         if runner is not None:
             runner._adopt(self)
 
@@ -143,7 +149,7 @@ class Pending:
 
     def __await__(self):
         if not self._done:
-            if getattr(_state, "runner", None) is not None:
+            if _state.runner is not None:
                 yield self  # the runner resumes us once done
             else:
                 loop = _running_asyncio_loop()
@@ -165,7 +171,7 @@ class Pending:
         ``GLib.Error`` (``SMARTASYNC_ERROR_WOULD_BLOCK``) at once, saying why."""
         if self._done:
             return self.result()
-        if getattr(_state, "runner", None) is not None or Smartasync.in_async_context():
+        if _state.runner is not None or Smartasync.in_async_context():
             raise _error(Smartasync.Error.WOULD_BLOCK,
                          f"Pending.wait() for {self._what} refused: this thread's main loop is "
                          "dispatching and would be blocked, and it is what completes the call. "
@@ -268,7 +274,7 @@ class _Runner:
     def step(self, value=None, exception=None):
         if self.closed:
             return False
-        outer = getattr(_state, "runner", None)
+        outer = _state.runner
         _state.runner = self
         try:
             while True:
@@ -518,7 +524,11 @@ class _SmartFunction:
         elif runner.finished and runner.children == 0:
             runner._deliver()
 
-    def __call__(self, *args, cancellable=None, callback=None, **kwargs):
+    def __call__(self, *args, **kwargs):
+        cancellable = callback = None
+        if kwargs:
+            cancellable = kwargs.pop("cancellable", None)
+            callback = kwargs.pop("callback", None)
         caller = _caller()
         if caller == _SYNC:
             if not self._coroutine:
