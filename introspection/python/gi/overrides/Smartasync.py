@@ -463,7 +463,10 @@ class _Bridge:
                 complete(None, exception)
             return GLib.SOURCE_REMOVE
 
+        # Started in the order asked, and before any completion posted
+        # later (completions have the default priority; an idle's is lower).
         source = GLib.idle_source_new()
+        source.set_priority(GLib.PRIORITY_DEFAULT)
         source.set_callback(run)
         source.attach(self.context)
         return future
