@@ -3,7 +3,6 @@
 
 import asyncio
 import threading
-import time
 import unittest
 
 import gi
@@ -13,17 +12,25 @@ gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib, GObject, Smartasync  # noqa: E402
 
 
-def run_in_loop(func, timeout_s=10):
-    """Runs func() from an idle of a running loop; returns when quit() is
-    called on the loop passed to it, or fails after timeout_s."""
+# Hang guards only: generous, never a synchronisation.
+GUARD_S = 60
+
+
+def glib_run(start):
+    """Runs start(loop) from an idle of a running GLib loop on this thread;
+    returns when start's code quits the loop. Fails (instead of hanging) if
+    nothing does within GUARD_S."""
     loop = GLib.MainLoop()
-    GLib.idle_add(lambda: func(loop) and False)
-    GLib.timeout_add_seconds(timeout_s, lambda: (loop.quit(), pytest_fail()))
+    timed_out = []
+    GLib.idle_add(lambda: start(loop) and False)
+    guard = GLib.timeout_add_seconds(GUARD_S, lambda: (timed_out.append(1), loop.quit()) and False)
     loop.run()
+    if timed_out:
+        raise AssertionError("the GLib loop timed out")
+    GLib.source_remove(guard)
 
 
-def pytest_fail():
-    raise AssertionError("loop timed out")
+run_in_loop = glib_run
 
 
 def upper_async(task, source, args, cancellable, *unused):
@@ -120,25 +127,31 @@ class DispatchPaths(unittest.TestCase):
     def test_offload_keeps_loop_dispatching(self):
         worker = []
         ticks = []
+        gate = threading.Event()
 
         def slow(task, source, args, cancellable, *unused):
+            # Completes only once the loop has ticked three times: had the
+            # call blocked the loop, the gate would never open.
             worker.append(threading.get_ident())
-            time.sleep(0.3)  # releases the GIL: the loop keeps running
-            task.return_value(GObject.Value(str, "slow done"))
+            task.return_value(GObject.Value(bool, gate.wait(GUARD_S)))
+
+        def tick():
+            ticks.append(1)
+            if len(ticks) == 3:
+                gate.set()
+            return len(ticks) < 3
 
         op = Smartasync.Operation.new_blocking("slow", slow)
         result = []
 
         def start(loop):
-            GLib.timeout_add(10, lambda: ticks.append(1) or True)
+            GLib.timeout_add(1, tick)
             task = op.call(None, None, None, lambda o, res, *u: (result.append(op.call_finish(res)[1]), loop.quit()))
             self.assertFalse(task.get_completed())
 
-        run_in_loop(start)
-        self.assertEqual(result, ["slow done"])
+        glib_run(start)
+        self.assertEqual(result, [True])
         self.assertNotEqual(worker, [threading.get_ident()])
-        print(f"# loop ticks (10 ms timer) during a 300 ms offloaded Python call: {len(ticks)}")
-        self.assertGreater(len(ticks), 10)
 
     def test_default_executor(self):
         executor = Smartasync.Executor.new(1)
@@ -290,24 +303,6 @@ class AwaitAndBatch(unittest.TestCase):
         results = [upper.call_finish(batch.get_result(i))[1] for i in range(len(words))]
         batch.close()
         self.assertEqual(results, [w.upper() for w in words])
-
-
-# Hang guards only: generous, never a synchronisation.
-GUARD_S = 60
-
-
-def glib_run(start):
-    """Runs start(loop) from an idle of a running GLib loop on this thread;
-    returns when start's code quits the loop. Fails (instead of hanging) if
-    nothing does within GUARD_S."""
-    loop = GLib.MainLoop()
-    timed_out = []
-    GLib.idle_add(lambda: start(loop) and False)
-    guard = GLib.timeout_add_seconds(GUARD_S, lambda: (timed_out.append(1), loop.quit()) and False)
-    loop.run()
-    if timed_out:
-        raise AssertionError("the GLib loop timed out")
-    GLib.source_remove(guard)
 
 
 class TempFile:

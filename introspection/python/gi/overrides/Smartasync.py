@@ -178,8 +178,12 @@ class Pending:
                          "Use 'await' in a coroutine, or add_done_callback()")
         if self._context.acquire():
             # Nobody else iterates it, and Smartasync never iterates a
-            # context it did not create: waiting would hang.
+            # context it did not create: waiting would hang. (A completion
+            # runs in a dispatch of the context, so one that happened before
+            # the loop let go of it is seen now.)
             self._context.release()
+            if self._done:
+                return self.result()
             which = ("the global default main context"
                      if self._context == GLib.MainContext.default() else
                      "the main context that was thread-default at the call")
