@@ -308,9 +308,12 @@ smartasync_await_sync (const GValue  *value,
   g_return_val_if_fail (resolved == NULL || !G_IS_VALUE (resolved), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  waiter = _smartasync_wait_new ("smartasync_await_sync");
+  waiter = _smartasync_wait_new ("smartasync_await_sync", SMARTASYNC_WAIT_DEFAULT, error);
+  if (waiter == NULL)
+    return _smartasync_value_clear_out (resolved);
+
   smartasync_await_async (value, cancellable, _smartasync_wait_callback, waiter);
-  if (!_smartasync_wait_iterate (waiter, cancellable, FALSE, error))
+  if (!_smartasync_wait_run (waiter, cancellable, error))
     return _smartasync_value_clear_out (resolved);
 
   return smartasync_await_finish (_smartasync_wait_get_result (waiter), resolved, error);

@@ -30,8 +30,6 @@ struct _SmartasyncThreadState
   guint         wait_depth;       /* nested waits running on this thread */
   gint          tracked_pending;  /* atomic: library tasks pending on private_context */
   GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
-  const char   *waiting_for;      /* name of the innermost wait, for stall warnings */
-  gboolean      stall_reported;
 };
 
 SmartasyncThreadState *_smartasync_thread_state              (void);

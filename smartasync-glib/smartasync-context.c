@@ -218,65 +218,18 @@ _smartasync_thread_state_is_current (SmartasyncThreadState *state)
  * which a later blocking poll reports just as well: skipping the syscall
  * there saves about half the cost of a wait. Any other descriptor (a source
  * waiting on a socket, a pipe...) is always polled. */
-/* SMARTASYNC_STALL_REPORT_MS overrides it, for tests. */
-static gint
-stall_report_ms (void)
-{
-  static gsize ms;
-
-  if (g_once_init_enter (&ms))
-    {
-      const char *env = g_getenv ("SMARTASYNC_STALL_REPORT_MS");
-      gint64 value = env ? g_ascii_strtoll (env, NULL, 10) : 0;
-
-      g_once_init_leave (&ms, value > 0 && value < G_MAXINT ? (gsize) value : 5000);
-    }
-
-  return (gint) ms;
-}
-
-/* A wait whose operation needs a context nobody iterates (the global default
- * one, through g_idle_add () or g_timeout_add (), say) can never complete,
- * and that cannot be told apart from a slow operation. Blocking polls are
- * therefore cut into slices, and a wait that saw nothing happen for a whole
- * slice says so once, naming the operation. */
-static void
-report_stall (void)
-{
-  SmartasyncThreadState *state = g_private_get (&thread_state_key);
-
-  if (state == NULL || state->waiting_for == NULL || state->stall_reported)
-    return;
-
-  state->stall_reported = TRUE;
-  g_warning ("Synchronous wait for “%s” has made no progress for %d ms. If the "
-             "operation needs a main context that nothing iterates (g_idle_add(), "
-             "g_timeout_add() and GTK use the global default one), it can never "
-             "complete: attach its sources to g_main_context_get_thread_default(), "
-             "call it asynchronously from a running loop, or cancel the wait",
-             state->waiting_for, stall_report_ms ());
-}
-
 static gint
 private_context_poll (GPollFD *fds,
                       guint    nfds,
                       gint     timeout)
 {
-  gint ready;
-
   if (timeout == 0 && nfds == 1)
     {
       fds[0].revents = 0;
       return 0;
     }
 
-  if (timeout >= 0 && timeout < stall_report_ms ())
-    return g_poll (fds, nfds, timeout);
-
-  ready = g_poll (fds, nfds, stall_report_ms ());
-  if (ready == 0)
-    report_stall ();
-  return ready;
+  return g_poll (fds, nfds, timeout);
 }
 
 /* The starter runs the implementation of an operation called synchronously

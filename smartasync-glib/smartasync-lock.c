@@ -813,13 +813,13 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
 
   sunk = args ? g_variant_ref_sink (args) : NULL;
   name = smartasync_operation_get_name (operation);
-  waiter = _smartasync_wait_new_or_refuse (name, error);
+  waiter = _smartasync_wait_new (name, SMARTASYNC_WAIT_DEFAULT, error);
   if (waiter == NULL)
     return _smartasync_value_clear_out (value);
 
   smartasync_lock_run_async (self, key, operation, source_object, sunk, cancellable,
                              _smartasync_wait_callback, waiter);
-  if (!_smartasync_wait_iterate (waiter, cancellable, FALSE, error))
+  if (!_smartasync_wait_run (waiter, cancellable, error))
     return _smartasync_value_clear_out (value);
 
   return smartasync_lock_run_finish (self, _smartasync_wait_get_result (waiter), value, error);

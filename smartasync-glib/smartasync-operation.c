@@ -813,8 +813,9 @@ start_implementation (GTask    *task,
   run_implementation (call->operation, task, call->source_object, call->args);
 }
 
-/* Runs the call on the private context and returns the completed task, or
- * %NULL with @error set when the wait itself failed. */
+/* Runs the call on the private context (an asynchronous implementation) or
+ * directly (a blocking one) and returns the completed task, or %NULL with
+ * @error set when the wait itself failed. */
 static GTask *
 run_sync (SmartasyncOperation  *self,
           gpointer              source_object,
@@ -823,38 +824,21 @@ run_sync (SmartasyncOperation  *self,
           GError              **error)
 {
   g_autoptr(SmartasyncWait) waiter = NULL;
-  SmartasyncCall call;
-  GTask *task;
-  gboolean blocking = self->kind == SMARTASYNC_KIND_BLOCKING;
-
-  SMARTASYNC_DEBUG (self->name, blocking ? "direct" : "wait",
-                    "sync context, %s implementation: %s",
-                    blocking ? "blocking" : "async",
-                    blocking ? "direct call" : "waiting on the private context");
+  SmartasyncCall call = { .operation = self, .source_object = source_object, .args = args };
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  waiter = _smartasync_wait_new_or_refuse (self->name, error);
+  waiter = _smartasync_wait_new (self->name,
+                                 self->kind == SMARTASYNC_KIND_BLOCKING
+                                 ? SMARTASYNC_WAIT_PASS_THROUGH : SMARTASYNC_WAIT_DEFAULT,
+                                 error);
   if (waiter == NULL)
     return NULL;
 
-  task = new_sync_task (self, cancellable, waiter);
-
-  /* A blocking implementation is sync code, run where the caller is; an
-   * asynchronous one runs where it always does, dispatched by a loop. */
-  if (blocking)
-    {
-      run_implementation (self, task, source_object, args);
-      _smartasync_wait_hold_task (waiter, task);
-    }
-  else
-    {
-      call = (SmartasyncCall) { .operation = self, .source_object = source_object, .args = args };
-      _smartasync_wait_start (waiter, task, start_implementation, &call);
-    }
-
-  if (!_smartasync_wait_iterate (waiter, cancellable, blocking, error))
+  _smartasync_wait_start (waiter, new_sync_task (self, cancellable, waiter),
+                          start_implementation, &call);
+  if (!_smartasync_wait_run (waiter, cancellable, error))
     return NULL;
 
   return G_TASK (_smartasync_wait_steal_result (waiter));
@@ -1204,19 +1188,28 @@ smartasync_operation_call_sync_int (SmartasyncOperation  *self,
   return task != NULL ? g_task_propagate_int (task, error) : -1;
 }
 
-/* A completed task carrying the wait's own error, made on the private
- * context so that its completion idle is dispatched here and not left on the
+static void
+return_error (GTask    *task,
+              gpointer  error)
+{
+  g_task_return_error (task, error);
+}
+
+/* A completed task carrying the wait's own error, completed through the
+ * wait so that its completion is dispatched here and not left on the
  * caller's context. */
 static GTask *
 failed_task (SmartasyncOperation *self,
-             gpointer             source_object,
              GError              *error)
 {
-  g_autoptr(SmartasyncWait) waiter = _smartasync_wait_new (self->name);
+  g_autoptr(SmartasyncWait) waiter =
+    _smartasync_wait_new (self->name,
+                          SMARTASYNC_WAIT_PASS_THROUGH | SMARTASYNC_WAIT_BLOCK_RUNNING_LOOP,
+                          NULL);
   GTask *task = new_sync_task (self, NULL, waiter);
 
-  g_task_return_error (task, error);
-  _smartasync_wait_iterate (waiter, NULL, TRUE, NULL);
+  _smartasync_wait_start (waiter, g_object_ref (task), return_error, error);
+  _smartasync_wait_run (waiter, NULL, NULL);
 
   return task;
 }
@@ -1284,7 +1277,7 @@ smartasync_operation_call (SmartasyncOperation *self,
 
   task = run_sync (self, source_object, sunk, cancellable, &error);
   if (task == NULL)
-    task = failed_task (self, source_object, error);
+    task = failed_task (self, error);
 
   if (callback != NULL)
     callback (G_OBJECT (self), G_ASYNC_RESULT (task), user_data);

@@ -6,12 +6,37 @@
 #include "config.h"
 
 #include "smartasync-context-private.h"
+#include "smartasync-debug-private.h"
 #include "smartasync-error.h"
 #include "smartasync-wait-private.h"
 
 /* A plain reference-counted record rather than a GObject: every synchronous
  * call makes one, and a GObject costs about a quarter of a call. The public
  * SmartasyncWaiter wraps one for callers and bindings. */
+
+/* A wait with no progress says so after this long, unless the wait sets
+ * its own delay. SMARTASYNC_STALL_REPORT_MS overrides it, for tests. */
+static guint
+default_stall_report_ms (void)
+{
+  static gsize ms;
+
+  if (g_once_init_enter (&ms))
+    {
+      const char *env = g_getenv ("SMARTASYNC_STALL_REPORT_MS");
+      gint64 value = env ? g_ascii_strtoll (env, NULL, 10) : 0;
+
+      g_once_init_leave (&ms, value > 0 && value < G_MAXINT ? (gsize) value : 5000);
+    }
+
+  return (guint) ms;
+}
+
+static const char *
+wait_name (SmartasyncWait *self)
+{
+  return self->name ? self->name : "operation";
+}
 
 /* With the two references that _smartasync_wait_new() describes. */
 static SmartasyncWait *
@@ -28,6 +53,7 @@ wait_alloc (void)
 static void
 wait_push (SmartasyncWait *self)
 {
+  self->below = g_main_context_get_thread_default ();
   self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
   g_main_context_push_thread_default (self->context);
   self->state->wait_depth++;
@@ -35,76 +61,88 @@ wait_push (SmartasyncWait *self)
 }
 
 /*< private >
- * _smartasync_wait_new:
+ * _smartasync_wait_init:
+ * @self: a zeroed wait, embedded in another structure (SmartasyncWaiter),
+ *   whose owner manages its lifetime and ends it with _smartasync_wait_clear()
  * @name: (nullable): what is being waited for, for messages; it must stay
  *   valid until the wait returns
+ * @flags: how to wait
+ * @error: return location for %SMARTASYNC_ERROR_WOULD_BLOCK
  *
  * Pushes the calling thread's private context, so that the operation started
- * next binds to it. When a wait would block a running loop, nothing is
- * pushed: the operation then binds to the caller's context, so its
- * completion cannot linger in the private one, and the wait fails.
+ * next binds to it. When the wait would block a running loop of this thread
+ * (and @flags do not opt into that), nothing is pushed and nothing must be
+ * started: the wait is refused.
  *
- * Returns: (transfer full): a wait holding two references: the caller's, and
- *   the pending completion's, which _smartasync_wait_callback() drops (a wait
- *   abandoned on cancellation may return long before the operation calls
- *   back)
+ * Returns: %TRUE if the wait may go on, %FALSE if it was refused
+ */
+gboolean
+_smartasync_wait_init (SmartasyncWait       *self,
+                       const char           *name,
+                       SmartasyncWaitFlags   flags,
+                       GError              **error)
+{
+  self->state = _smartasync_thread_state ();
+  self->name = name;
+  self->flags = flags;
+  self->stall_report_ms = default_stall_report_ms ();
+
+  if (!(flags & SMARTASYNC_WAIT_BLOCK_RUNNING_LOOP) &&
+      _smartasync_sync_wait_would_block (self->state))
+    {
+      SMARTASYNC_DEBUG (name, "refused", "sync wait refused: a running loop of this thread "
+                        "is dispatching");
+      return _smartasync_set_would_block_error (name, error);
+    }
+
+  SMARTASYNC_DEBUG (name, flags & SMARTASYNC_WAIT_PASS_THROUGH ? "direct" : "wait",
+                    flags & SMARTASYNC_WAIT_PASS_THROUGH
+                    ? "sync context, blocking implementation: direct call"
+                    : "sync context, async implementation: waiting on the private context");
+  wait_push (self);
+  return TRUE;
+}
+
+/*< private >
+ * _smartasync_wait_new:
+ * @name: as for _smartasync_wait_init()
+ * @flags: as for _smartasync_wait_init()
+ * @error: as for _smartasync_wait_init()
+ *
+ * A wait of its own, as _smartasync_wait_init() describes: a refused one
+ * is not made at all, so that its caller starts nothing.
+ *
+ * Returns: (transfer full) (nullable): a wait holding two references: the
+ *   caller's, and the pending completion's, which _smartasync_wait_callback()
+ *   drops (a wait abandoned on cancellation may return long before the
+ *   operation calls back); %NULL with @error set when refused
  */
 SmartasyncWait *
-_smartasync_wait_new (const char *name)
+_smartasync_wait_new (const char           *name,
+                      SmartasyncWaitFlags   flags,
+                      GError              **error)
 {
   SmartasyncWait *self = wait_alloc ();
 
-  _smartasync_wait_init (self, name);
-  return self;
-}
-
-/*< private >
- * _smartasync_wait_new_or_refuse:
- * @name: as for _smartasync_wait_new()
- * @error: return location for %SMARTASYNC_ERROR_WOULD_BLOCK
- *
- * Like _smartasync_wait_new(), for callers that start nothing when the wait
- * would block a running loop.
- *
- * Returns: (transfer full) (nullable): a wait with its private context
- *   pushed, or %NULL with @error set
- */
-SmartasyncWait *
-_smartasync_wait_new_or_refuse (const char  *name,
-                                GError     **error)
-{
-  SmartasyncThreadState *state = _smartasync_thread_state ();
-  SmartasyncWait *self;
-
-  if (_smartasync_sync_wait_would_block (state))
+  if (!_smartasync_wait_init (self, name, flags, error))
     {
-      _smartasync_set_would_block_error (name, error);
+      g_free (self);
       return NULL;
     }
 
-  self = wait_alloc ();
-  self->state = state;
-  self->name = name;
-  wait_push (self);
   return self;
 }
 
 /*< private >
- * _smartasync_wait_init:
- *
- * Starts a wait embedded in another structure (SmartasyncWaiter), whose
- * owner manages its lifetime and ends it with _smartasync_wait_clear().
+ * _smartasync_wait_set_stall_report:
+ * @timeout_ms: how long a wait may go without completing before it says so
+ *   in a debug message; 0 never
  */
 void
-_smartasync_wait_init (SmartasyncWait *self,
-                       const char     *name)
+_smartasync_wait_set_stall_report (SmartasyncWait *self,
+                                   guint           timeout_ms)
 {
-  SmartasyncThreadState *state = _smartasync_thread_state ();
-
-  self->state = state;
-  self->name = name;
-  if (!_smartasync_sync_wait_would_block (state))
-    wait_push (self);
+  self->stall_report_ms = timeout_ms;
 }
 
 /* Marks the completion the wait gave up on as arrived, or as never coming. */
@@ -242,35 +280,110 @@ release_task (SmartasyncWait *self)
     }
 }
 
-static void
-iterate_until_complete (SmartasyncWait *self,
-                        GCancellable   *cancellable)
+/* A wait whose operation needs a context nobody iterates (the global default
+ * one, through g_idle_add () or g_timeout_add (), say) can never complete,
+ * and that cannot be told apart from a slow one (a password prompt, a slow
+ * network): a wait that is still blocked after its delay says so once, at
+ * debug level, naming the operation. */
+static gboolean
+report_stall (gpointer data)
 {
-  if (!g_atomic_int_get (&self->completed))
-    g_main_context_iteration (self->context, FALSE);
+  SmartasyncWait *self = data;
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
+                    "SMARTASYNC_OPERATION", wait_name (self),
+                    "SMARTASYNC_PATH", "stall",
+                    "MESSAGE",
+                    "Synchronous wait for “%s” has made no progress for %u ms. If the "
+                    "operation needs a main context that nothing iterates (g_idle_add(), "
+                    "g_timeout_add() and GTK use the global default one), it can never "
+                    "complete: attach its sources to g_main_context_get_thread_default(), "
+                    "call it asynchronously from a running loop, or cancel the wait",
+                    wait_name (self), self->stall_report_ms);
+  return G_SOURCE_REMOVE;
+}
+
+/* Only a wait that is about to block pays for the timer. */
+static void
+arm_stall_report (SmartasyncWait *self)
+{
+  if (self->stall_report_ms == 0 || self->stall_timer != NULL)
+    return;
+
+  self->stall_timer = g_timeout_source_new (self->stall_report_ms);
+  g_source_set_static_name (self->stall_timer, "[smartasync] stall report");
+  g_source_set_callback (self->stall_timer, report_stall, self, NULL);
+  g_source_attach (self->stall_timer, self->context);
+}
+
+static void
+disarm_stall_report (SmartasyncWait *self)
+{
+  if (self->stall_timer == NULL)
+    return;
+
+  g_source_destroy (self->stall_timer);
+  g_clear_pointer (&self->stall_timer, g_source_unref);
+}
+
+static gboolean
+own_completion_done (SmartasyncWait *self)
+{
+  return g_atomic_int_get (&self->completed) || g_atomic_int_get (&self->dropped);
+}
+
+static gboolean
+is_done (SmartasyncWait         *self,
+         SmartasyncWaitDoneFunc  done,
+         gpointer                data)
+{
+  return done != NULL ? done (data) : own_completion_done (self);
+}
+
+/* The one loop that iterates a private context: until a posted start has
+ * run, and until @done (the wait's own completion when %NULL) or
+ * @cancellable. The first iteration does not block, so that a task handed
+ * to the wait is watched before the wait sleeps. */
+static void
+iterate_until (SmartasyncWait         *self,
+               GCancellable           *cancellable,
+               SmartasyncWaitDoneFunc  done,
+               gpointer                data)
+{
+  gulong handler = 0;
+
+  if (!self->start.pending && is_done (self, done, data))
+    return;
+
+  g_main_context_iteration (self->context, FALSE);
   release_task (self);
+  if (!self->start.pending &&
+      (is_done (self, done, data) || g_cancellable_is_cancelled (cancellable)))
+    return;
+
+  /* Cancelling from another thread must wake the blocked iteration. */
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
+                                     self->context, NULL);
+  arm_stall_report (self);
 
   while (self->start.pending ||
-         (!g_atomic_int_get (&self->completed) &&
-          !g_atomic_int_get (&self->dropped) &&
-          !g_cancellable_is_cancelled (cancellable)))
+         (!is_done (self, done, data) && !g_cancellable_is_cancelled (cancellable)))
     {
       g_main_context_iteration (self->context, TRUE);
       release_task (self);
     }
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
 }
 
-/* Pending library tasks that code dispatched during this wait started on the
- * private context finish here, so they never fire in a later, unrelated wait. */
-static void
-drain_tracked_tasks (SmartasyncWait *self,
-                     GCancellable   *cancellable)
+static gboolean
+tracked_tasks_done (gpointer data)
 {
-  /* The wait's cancellable gets the caller out of these too: a nested call
-   * that never completes must not hold the outer wait forever. */
-  while (g_atomic_int_get (&self->state->tracked_pending) > self->tracked_at_start &&
-         !g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (self->context, TRUE);
+  SmartasyncWait *self = data;
+
+  return g_atomic_int_get (&self->state->tracked_pending) <= self->tracked_at_start;
 }
 
 /* Sources that code dispatched during this wait attached to the private
@@ -309,14 +422,96 @@ dispatch_ready_leftovers (SmartasyncWait *self)
 
   g_warning ("A source attached to the private context during the wait for “%s” "
              "is still ready after %d dispatches; leaving it for later",
-             self->name ? self->name : "operation", MAX_LEFTOVER_DISPATCHES);
+             wait_name (self), MAX_LEFTOVER_DISPATCHES);
+}
+
+/* An implementation that pushed a thread-default context and did not pop it
+ * leaves it above @expected, where every later operation of this thread
+ * would bind to it. Pop what it left, and say who did it. An implementation
+ * that popped more than it pushed cannot be told apart from that: the bound
+ * keeps such a bug from emptying the caller's stack. */
+#define MAX_STRAY_POPS 8
+
+static gboolean
+restore_thread_default (SmartasyncWait *self,
+                        GMainContext   *expected)
+{
+  GMainContext *top = g_main_context_get_thread_default ();
+  guint popped = 0;
+
+  if (G_LIKELY (top == expected))
+    return TRUE;
+
+  while (top != expected && top != NULL && popped < MAX_STRAY_POPS)
+    {
+      g_main_context_pop_thread_default (top);
+      popped++;
+      top = g_main_context_get_thread_default ();
+    }
+
+  g_critical ("The implementation of “%s” pushed %u thread-default main context%s "
+              "without popping %s; %s", wait_name (self), popped,
+              popped == 1 ? "" : "s", popped == 1 ? "it" : "them",
+              top == expected ? "popped" : "the thread-default context stays wrong");
+  return top == expected;
 }
 
 static void
 pop_context (SmartasyncWait *self)
 {
-  g_main_context_pop_thread_default (self->context);
+  if (restore_thread_default (self, self->context))
+    g_main_context_pop_thread_default (self->context);
   self->state->wait_depth--;
+}
+
+/*< private >
+ * _smartasync_wait_run_until:
+ * @self: a wait that was not refused
+ * @cancellable: (nullable): stops the wait
+ * @done: tells whether what the wait waits for has arrived
+ * @data: for @done
+ *
+ * Iterates the private context until @done returns %TRUE or @cancellable is
+ * cancelled, leaving it pushed: for waits that wait several times before
+ * they end (SmartasyncBatch).
+ */
+void
+_smartasync_wait_run_until (SmartasyncWait         *self,
+                            GCancellable           *cancellable,
+                            SmartasyncWaitDoneFunc  done,
+                            gpointer                data)
+{
+  g_return_if_fail (self->context != NULL && !self->ended);
+  g_return_if_fail (done != NULL);
+
+  iterate_until (self, cancellable, done, data);
+  disarm_stall_report (self);
+}
+
+/*< private >
+ * _smartasync_wait_end:
+ * @self: a wait that was not refused
+ * @cancellable: (nullable): stops waiting for tracked tasks
+ *
+ * Ends a wait: waits for the library tasks that code dispatched during the
+ * wait started on the private context (they never fire in a later,
+ * unrelated wait), dispatches what the wait left ready, and pops the
+ * private context.
+ */
+void
+_smartasync_wait_end (SmartasyncWait *self,
+                      GCancellable   *cancellable)
+{
+  g_return_if_fail (self->context != NULL && !self->ended);
+
+  self->ended = TRUE;
+  release_task (self);
+  /* The wait's cancellable gets the caller out of these too: a nested call
+   * that never completes must not hold the outer wait forever. */
+  iterate_until (self, cancellable, tracked_tasks_done, self);
+  disarm_stall_report (self);
+  dispatch_ready_leftovers (self);
+  pop_context (self);
 }
 
 gboolean
@@ -326,8 +521,9 @@ _smartasync_set_would_block_error (const char  *name,
   g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK,
                "Synchronous wait for “%s” refused: this thread's main loop is "
                "dispatching and would be blocked. Use the asynchronous call "
-               "(with a callback) here, or push SMARTASYNC_MODE_SYNC if the "
-               "operation does not need this loop",
+               "(with a callback) here, push SMARTASYNC_MODE_SYNC if the "
+               "operation does not need this loop, or opt into blocking it "
+               "for this wait (SMARTASYNC_WAITER_FLAGS_BLOCK_RUNNING_LOOP)",
                name ? name : "operation");
   return FALSE;
 }
@@ -347,58 +543,11 @@ _smartasync_dropped_task_error (const char *name)
                       name ? name : "operation");
 }
 
-/*< private >
- * _smartasync_wait_iterate:
- * @self: a wait
- * @cancellable: (nullable): abandons the wait
- * @error: return location for the wait's own error
- *
- * Iterates the private context until the operation completed or @cancellable
- * was cancelled, then pops it. When @blocking_done is set, only what is ready
- * now is dispatched: a blocking implementation must have completed already.
- *
- * Returns: %TRUE if the operation completed
- */
-gboolean
-_smartasync_wait_iterate (SmartasyncWait    *self,
-                          GCancellable      *cancellable,
-                          gboolean           blocking_done,
-                          GError           **error)
+static gboolean
+outcome (SmartasyncWait  *self,
+         GCancellable    *cancellable,
+         GError         **error)
 {
-  gulong handler = 0;
-
-  g_return_val_if_fail (!self->waited, FALSE);
-  self->waited = TRUE;
-
-  if (self->context == NULL)
-    return _smartasync_set_would_block_error (self->name, error);
-
-  self->outer_waiting_for = self->state->waiting_for;
-  self->state->waiting_for = self->name ? self->name : "operation";
-  self->state->stall_reported = FALSE;
-
-  /* Cancelling from another thread must wake the blocked iteration. */
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
-                                     self->context, NULL);
-
-  if (blocking_done)
-    {
-      while (!g_atomic_int_get (&self->completed) &&
-             g_main_context_iteration (self->context, FALSE))
-        ;
-    }
-  else
-    iterate_until_complete (self, cancellable);
-
-  release_task (self);
-  drain_tracked_tasks (self, cancellable);
-  if (handler != 0)
-    g_cancellable_disconnect (cancellable, handler);
-  dispatch_ready_leftovers (self);
-  pop_context (self);
-  self->state->waiting_for = self->outer_waiting_for;
-
   if (g_atomic_int_get (&self->completed))
     return TRUE;
 
@@ -408,29 +557,64 @@ _smartasync_wait_iterate (SmartasyncWait    *self,
   else if (!g_cancellable_set_error_if_cancelled (cancellable, error))
     g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
                  "Blocking implementation of “%s” returned without completing its GTask",
-                 self->name ? self->name : "operation");
+                 wait_name (self));
   return FALSE;
 }
 
-/*< private >
- * _smartasync_wait_hold_task:
- * @self: a wait
- * @task: (transfer full): the task that is to complete it
- *
- * Hands the wait the caller's reference to @task. If the wait has to block,
- * it trades that reference for a watch that does not keep @task alive: an
- * implementation that drops its task without completing it then ends the
- * wait with %SMARTASYNC_ERROR_NOT_COMPLETED instead of hanging it, and the
- * reference owned by the pending completion is released. Call it on the
- * waiting thread before the wait.
- */
-void
-_smartasync_wait_hold_task (SmartasyncWait *self,
-                            GTask          *task)
+/* A blocking implementation called from a sync context is sync code: it
+ * runs where its caller is, with the caller's thread-default context, as
+ * the Python original passes it straight through. Only its task was
+ * created with the private context pushed, so that the task's completion
+ * (an idle, since nothing is dispatching) is queued there and dispatched
+ * here, instead of lingering on the caller's context. */
+static gboolean
+pass_through (SmartasyncWait  *self,
+              GCancellable    *cancellable,
+              GError         **error)
 {
-  g_return_if_fail (self->task == NULL);
+  g_main_context_pop_thread_default (self->context);
+  self->start_func (self->task, self->start_data);
+  restore_thread_default (self, self->below);
 
-  self->task = task;
+  while (!g_atomic_int_get (&self->completed) &&
+         g_main_context_iteration (self->context, FALSE))
+    ;
+  self->ended = TRUE;
+  release_task (self);
+  self->state->wait_depth--;
+
+  return outcome (self, cancellable, error);
+}
+
+/*< private >
+ * _smartasync_wait_run:
+ * @self: a wait that was not refused
+ * @cancellable: (nullable): abandons the wait
+ * @error: return location for the wait's own error
+ *
+ * Iterates the private context until the operation completed or @cancellable
+ * was cancelled, then ends the wait (see _smartasync_wait_end()). A wait made
+ * with %SMARTASYNC_WAIT_PASS_THROUGH runs its start function directly
+ * instead, which must complete its task before it returns.
+ *
+ * Returns: %TRUE if the operation completed
+ */
+gboolean
+_smartasync_wait_run (SmartasyncWait  *self,
+                      GCancellable    *cancellable,
+                      GError         **error)
+{
+  g_return_val_if_fail (self->context != NULL, FALSE);
+  g_return_val_if_fail (!self->waited, FALSE);
+  self->waited = TRUE;
+
+  if (self->flags & SMARTASYNC_WAIT_PASS_THROUGH)
+    return pass_through (self, cancellable, error);
+
+  iterate_until (self, cancellable, NULL, NULL);
+  _smartasync_wait_end (self, cancellable);
+
+  return outcome (self, cancellable, error);
 }
 
 static void
@@ -443,15 +627,22 @@ run_start (SmartasyncStart *start)
 
 /*< private >
  * _smartasync_wait_start:
- * @self: a wait
+ * @self: a wait that was not refused
  * @task: (transfer full): the task that is to complete it
  * @func: starts the operation of @task
  * @data: for @func; it must stay valid until the wait returns
  *
- * Like _smartasync_wait_hold_task(), and has the wait call @func from a
- * dispatch of the private context, ahead of anything else: an operation
- * started there that completes its task at once calls back on the spot,
- * without an idle source. The wait does not return before @func ran.
+ * Hands the wait the caller's reference to @task, and has the wait call
+ * @func from a dispatch of the private context, ahead of anything else: an
+ * operation started there that completes its task at once calls back on the
+ * spot, without an idle source. A wait made with
+ * %SMARTASYNC_WAIT_PASS_THROUGH calls it directly instead.
+ *
+ * If the wait has to block, it trades its reference to @task for a watch
+ * that does not keep @task alive: an implementation that drops its task
+ * without completing it then ends the wait with
+ * %SMARTASYNC_ERROR_NOT_COMPLETED instead of hanging it, and the reference
+ * owned by the pending completion is released.
  */
 void
 _smartasync_wait_start (SmartasyncWait          *self,
@@ -460,10 +651,14 @@ _smartasync_wait_start (SmartasyncWait          *self,
                         gpointer                 data)
 {
   g_return_if_fail (self->context != NULL);
+  g_return_if_fail (self->task == NULL);
 
-  _smartasync_wait_hold_task (self, task);
+  self->task = task;
   self->start_func = func;
   self->start_data = data;
+  if (self->flags & SMARTASYNC_WAIT_PASS_THROUGH)
+    return;
+
   self->start.run = run_start;
   _smartasync_thread_state_post_start (self->state, &self->start);
 }

@@ -61,6 +61,46 @@ load_after (GFile   *file,
   return contents;
 }
 
+static char *
+load_kept (GFile   *file,
+           GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  char *contents = NULL;
+
+  /* Blocks a running loop, as the hand-written nested loop did. */
+  result = SMARTASYNC_WAIT_FULL (SMARTASYNC_WAITER_FLAGS_BLOCK_RUNNING_LOOP, error, NULL,
+                                 g_file_load_contents_async, file, NULL);
+  if (result != NULL)
+    g_file_load_contents_finish (file, result, &contents, NULL, NULL, error);
+  return contents;
+}
+
+/* From code a running loop dispatches: the plain port is refused before it
+ * starts anything, the opt-in blocks the loop like the hand-written code. */
+typedef struct
+{
+  GFile     *file;
+  char      *kept;
+  char      *before;
+  GError    *refused;
+  GMainLoop *loop;
+} InLoop;
+
+static gboolean
+load_in_loop (gpointer data)
+{
+  InLoop *in_loop = data;
+  char *refused;
+
+  in_loop->before = load_before (in_loop->file, NULL);
+  refused = load_after (in_loop->file, &in_loop->refused);
+  g_assert_null (refused);
+  in_loop->kept = load_kept (in_loop->file, NULL);
+  g_main_loop_quit (in_loop->loop);
+  return G_SOURCE_REMOVE;
+}
+
 /* 2. A blocking function, offered as a sync call and as an _async pair ---- */
 
 static char *
@@ -189,6 +229,7 @@ main (void)
   g_autofree char *sync_before = NULL;
   g_autofree char *sync_after = NULL;
   Both async = { NULL, NULL };
+  InLoop in_loop = { NULL, };
   gboolean ok;
   int fd;
 
@@ -204,6 +245,16 @@ main (void)
   loaded_after = load_after (file, &error);
   g_assert_no_error (error);
 
+  in_loop.file = file;
+  in_loop.loop = g_main_loop_new (NULL, FALSE);
+  g_idle_add (load_in_loop, &in_loop);
+  g_main_loop_run (in_loop.loop);
+  g_main_loop_unref (in_loop.loop);
+  g_print ("in a running loop: hand-written %s, plain port %s, opt-in %s\n",
+           in_loop.before ? "blocks" : "fails",
+           g_error_matches (in_loop.refused, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK)
+           ? "refused" : "?", in_loop.kept ? "blocks" : "fails");
+
   reverse_op = smartasync_operation_new_blocking ("reverse", reverse_impl, NULL, NULL);
   sync_before = reverse_sync_before ("stressed", NULL, NULL);
   sync_after = reverse_sync_after ("stressed", NULL, NULL);
@@ -213,12 +264,17 @@ main (void)
     g_main_context_iteration (NULL, TRUE);
 
   ok = g_strcmp0 (loaded_before, loaded_after) == 0 &&
+       g_strcmp0 (in_loop.before, in_loop.kept) == 0 &&
+       g_error_matches (in_loop.refused, SMARTASYNC_ERROR, SMARTASYNC_ERROR_WOULD_BLOCK) &&
        g_strcmp0 (sync_before, "desserts") == 0 && g_strcmp0 (sync_after, "desserts") == 0 &&
        g_strcmp0 (async.before, "reward") == 0 && g_strcmp0 (async.after, "reward") == 0;
   g_print ("before and after agree: %s\n", ok ? "yes" : "no");
 
   g_free (async.before);
   g_free (async.after);
+  g_free (in_loop.before);
+  g_free (in_loop.kept);
+  g_clear_error (&in_loop.refused);
   g_object_unref (reverse_op);
   g_unlink (path);
   return ok ? 0 : 1;
