@@ -63,28 +63,32 @@ struct _SmartasyncBatch
 {
   GObject                parent_instance;
 
-  SmartasyncThreadState *state;
-  GMainContext          *context;      /* pushed private context; NULL if refused or closed */
+  SmartasyncWait         wait;         /* embedded: pushed from construction to close */
   GCancellable          *cancellable;  /* shared by every call */
   GPtrArray             *results;      /* GAsyncResult, NULL while pending */
   guint                  pending;
   guint                  refused : 1;
+  guint                  closed : 1;
 };
 
 G_DEFINE_FINAL_TYPE (SmartasyncBatch, smartasync_batch, G_TYPE_OBJECT)
+
+static gboolean
+is_open (SmartasyncBatch *self)
+{
+  return !self->refused && !self->closed;
+}
 
 static void
 smartasync_batch_finalize (GObject *object)
 {
   SmartasyncBatch *self = SMARTASYNC_BATCH (object);
 
-  if (self->context != NULL)
-    {
-      g_critical ("SmartasyncBatch %p finalized without smartasync_batch_close(): "
-                  "the private context stays pushed on its thread", self);
-      g_main_context_unref (self->context);
-    }
+  if (is_open (self))
+    g_critical ("SmartasyncBatch %p finalized without smartasync_batch_close(): "
+                "the private context stays pushed on its thread", self);
 
+  _smartasync_wait_clear (&self->wait);
   g_ptr_array_unref (self->results);
   g_object_unref (self->cancellable);
 
@@ -100,16 +104,8 @@ smartasync_batch_constructed (GObject *object)
 
   G_OBJECT_CLASS (smartasync_batch_parent_class)->constructed (object);
 
-  self->state = _smartasync_thread_state ();
-  if (_smartasync_sync_wait_would_block (self->state))
-    {
-      self->refused = TRUE;
-      return;
-    }
-
-  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
-  g_main_context_push_thread_default (self->context);
-  self->state->wait_depth++;
+  self->refused = !_smartasync_wait_init (&self->wait, "SmartasyncBatch",
+                                          SMARTASYNC_WAIT_DEFAULT, NULL);
 }
 
 static void
@@ -189,8 +185,8 @@ smartasync_batch_add (SmartasyncBatch     *self,
   g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), G_MAXUINT);
   g_return_val_if_fail (SMARTASYNC_IS_OPERATION (operation), G_MAXUINT);
   g_return_val_if_fail (source_object == NULL || G_IS_OBJECT (source_object), G_MAXUINT);
-  g_return_val_if_fail (self->state == _smartasync_thread_state (), G_MAXUINT);
-  g_return_val_if_fail (self->context != NULL || self->refused, G_MAXUINT);
+  g_return_val_if_fail (self->wait.state == _smartasync_thread_state (), G_MAXUINT);
+  g_return_val_if_fail (!self->closed, G_MAXUINT);
 
   sunk = args ? g_variant_ref_sink (args) : NULL;
   slot = g_new (Slot, 1);
@@ -219,8 +215,15 @@ smartasync_batch_add (SmartasyncBatch     *self,
 #define CANCEL_GRACE_MS 1000
 
 static gboolean
-wake_once (gpointer unused)
+all_done (gpointer data)
 {
+  return ((SmartasyncBatch *) data)->pending == 0;
+}
+
+static gboolean
+end_grace (gpointer grace)
+{
+  g_cancellable_cancel (grace);
   return G_SOURCE_REMOVE;
 }
 
@@ -231,15 +234,15 @@ wake_once (gpointer unused)
 static void
 wait_cancelled_calls (SmartasyncBatch *self)
 {
-  gint64 deadline = g_get_monotonic_time () + CANCEL_GRACE_MS * 1000;
-  GSource *wake = g_timeout_source_new (CANCEL_GRACE_MS);
+  g_autoptr(GCancellable) grace = g_cancellable_new ();
+  GSource *timeout = g_timeout_source_new (CANCEL_GRACE_MS);
 
-  g_source_set_callback (wake, wake_once, NULL, NULL);
-  g_source_attach (wake, self->context);
-  while (self->pending > 0 && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (self->context, TRUE);
-  g_source_destroy (wake);
-  g_source_unref (wake);
+  g_source_set_static_name (timeout, "[smartasync] batch cancel grace");
+  g_source_set_callback (timeout, end_grace, grace, NULL);
+  g_source_attach (timeout, self->wait.context);
+  _smartasync_wait_run_until (&self->wait, grace, all_done, self);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
 }
 
 static void
@@ -247,7 +250,6 @@ cancel_batch (GCancellable    *cancellable,
               SmartasyncBatch *self)
 {
   g_cancellable_cancel (self->cancellable);
-  g_main_context_wakeup (self->context);
 }
 
 /**
@@ -277,19 +279,18 @@ smartasync_batch_wait (SmartasyncBatch  *self,
   gulong handler = 0;
 
   g_return_val_if_fail (SMARTASYNC_IS_BATCH (self), FALSE);
-  g_return_val_if_fail (self->state == _smartasync_thread_state (), FALSE);
+  g_return_val_if_fail (self->wait.state == _smartasync_thread_state (), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (self->refused)
     return _smartasync_set_would_block_error ("smartasync_batch_wait", error);
-  g_return_val_if_fail (self->context != NULL, FALSE);
+  g_return_val_if_fail (!self->closed, FALSE);
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_batch), self, NULL);
 
-  while (self->pending > 0 && !g_cancellable_is_cancelled (self->cancellable))
-    g_main_context_iteration (self->context, TRUE);
+  _smartasync_wait_run_until (&self->wait, self->cancellable, all_done, self);
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
 
@@ -374,9 +375,9 @@ void
 smartasync_batch_close (SmartasyncBatch *self)
 {
   g_return_if_fail (SMARTASYNC_IS_BATCH (self));
-  g_return_if_fail (self->state == _smartasync_thread_state ());
+  g_return_if_fail (self->wait.state == _smartasync_thread_state ());
 
-  if (self->context == NULL)
+  if (!is_open (self))
     return;
 
   if (self->pending > 0)
@@ -385,7 +386,9 @@ smartasync_batch_close (SmartasyncBatch *self)
       wait_cancelled_calls (self);
     }
 
-  g_main_context_pop_thread_default (self->context);
-  g_clear_pointer (&self->context, g_main_context_unref);
-  self->state->wait_depth--;
+  /* Library calls that the batch's implementations started and left
+   * running complete here, never in a later wait; a cancelled batch does
+   * not wait for them. */
+  self->closed = TRUE;
+  _smartasync_wait_end (&self->wait, self->cancellable);
 }

@@ -21,17 +21,6 @@ struct _SmartasyncStart
   gboolean          pending;
 };
 
-struct _SmartasyncThreadState
-{
-  GMainContext *private_context;  /* created on demand, or adopted */
-  GSource      *starter;          /* dispatches starts, on private_context */
-  SmartasyncOrphans *orphans;     /* of private_context, when the library made it */
-  SmartasyncStart *starts;        /* posted, not yet run; innermost first */
-  guint         wait_depth;       /* nested waits running on this thread */
-  gint          tracked_pending;  /* atomic: library tasks pending on private_context */
-  GArray       *modes;            /* SmartasyncMode stack, NULL when empty */
-};
-
 SmartasyncThreadState *_smartasync_thread_state              (void);
 gboolean               _smartasync_thread_state_is_current   (SmartasyncThreadState *state);
 GMainContext          *_smartasync_thread_state_get_context  (SmartasyncThreadState *state);
@@ -41,5 +30,16 @@ SmartasyncOrphans     *_smartasync_thread_state_add_orphan   (SmartasyncThreadSt
 void                   _smartasync_orphans_settle            (SmartasyncOrphans     *orphans);
 gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadState *state);
 gboolean               _smartasync_context_is_private        (GMainContext          *context);
+
+/* Waits running on a thread, and the library tasks they must drain. */
+GMainContext          *_smartasync_thread_state_enter_wait   (SmartasyncThreadState *state);
+void                   _smartasync_thread_state_leave_wait   (SmartasyncThreadState *state);
+guint                  _smartasync_thread_state_get_wait_depth (SmartasyncThreadState *state);
+gint                   _smartasync_thread_state_get_tracked  (SmartasyncThreadState *state);
+void                   _smartasync_thread_state_track        (SmartasyncThreadState *state);
+void                   _smartasync_thread_state_untrack      (SmartasyncThreadState *state);
+gboolean               _smartasync_thread_state_retire_context (SmartasyncThreadState *state,
+                                                               GMainContext          *context);
+gboolean               _smartasync_thread_state_reset        (void);
 
 G_END_DECLS

@@ -59,7 +59,17 @@
 
 #include "smartasync-context-private.h"
 #include "smartasync-debug-private.h"
-#include "smartasync-executor.h"
+
+struct _SmartasyncThreadState
+{
+  GMainContext      *private_context;  /* created on demand, or adopted */
+  GSource           *starter;          /* dispatches starts, on private_context */
+  SmartasyncOrphans *orphans;          /* of private_context, when the library made it */
+  SmartasyncStart   *starts;           /* posted, not yet run; innermost first */
+  guint              wait_depth;       /* waits running on this thread */
+  gint               tracked_pending;  /* atomic: library tasks pending on private_context */
+  GArray            *modes;            /* SmartasyncMode stack, NULL when empty */
+};
 
 static void smartasync_thread_state_free (gpointer data);
 
@@ -140,24 +150,21 @@ janitor_main (gpointer data)
   return NULL;
 }
 
-/* Dispatches what is ready on a private context that is being dropped: the
- * late completion of a wait abandoned on cancellation would otherwise keep
- * the context, its task and its waiter alive in a reference cycle. Owed
- * completions still to come go to a janitor thread. */
-static void
-drop_private_context (SmartasyncThreadState *state)
+/* Takes the private context off the thread. Completions still owed to it
+ * (waits abandoned on cancellation) go to a janitor thread that dispatches
+ * them as they arrive: otherwise a late completion would be queued where
+ * nobody iterates, and its task, its wait and the context would leak. */
+static GMainContext *
+detach_private_context (SmartasyncThreadState *state)
 {
   GMainContext *context = g_steal_pointer (&state->private_context);
   SmartasyncOrphans *orphans = g_steal_pointer (&state->orphans);
 
   if (context == NULL)
-    return;
+    return NULL;
 
   g_source_destroy (state->starter);
   g_clear_pointer (&state->starter, g_source_unref);
-
-  for (guint i = 0; i < 64 && g_main_context_iteration (context, FALSE); i++)
-    ;
 
   if (orphans != NULL && g_atomic_int_get (&orphans->owed) > 0)
     {
@@ -171,7 +178,46 @@ drop_private_context (SmartasyncThreadState *state)
   else if (orphans != NULL)
     orphans_unref (orphans);
 
-  g_main_context_unref (context);
+  return context;
+}
+
+/* A private context dropped at thread exit or reset: what is ready on it
+ * (the late completion of a wait abandoned on cancellation, which would
+ * otherwise keep the context, its task and its waiter alive in a reference
+ * cycle) is dispatched first. */
+static void
+drop_private_context (SmartasyncThreadState *state)
+{
+  GMainContext *context = state->private_context;
+
+  if (context == NULL)
+    return;
+
+  for (guint i = 0; i < 64 && g_main_context_iteration (context, FALSE); i++)
+    ;
+
+  g_main_context_unref (detach_private_context (state));
+}
+
+/*< private >
+ * _smartasync_thread_state_retire_context:
+ * @context: the private context a wait left sources on
+ *
+ * Retires the thread's private context, without dispatching anything more
+ * on it: the next wait gets a fresh one. An adopted context is its owner's
+ * and stays.
+ *
+ * Returns: whether it was retired
+ */
+gboolean
+_smartasync_thread_state_retire_context (SmartasyncThreadState *state,
+                                         GMainContext          *context)
+{
+  if (context != state->private_context || state->orphans == NULL)
+    return FALSE;
+
+  g_main_context_unref (detach_private_context (state));
+  return TRUE;
 }
 
 static void
@@ -329,6 +375,54 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
     }
 
   return state->private_context;
+}
+
+/*< private >
+ * _smartasync_thread_state_enter_wait:
+ *
+ * Counts a wait starting on the thread.
+ *
+ * Returns: (transfer none): the private context it waits on
+ */
+GMainContext *
+_smartasync_thread_state_enter_wait (SmartasyncThreadState *state)
+{
+  state->wait_depth++;
+  return _smartasync_thread_state_get_context (state);
+}
+
+void
+_smartasync_thread_state_leave_wait (SmartasyncThreadState *state)
+{
+  g_return_if_fail (state->wait_depth > 0);
+
+  state->wait_depth--;
+}
+
+guint
+_smartasync_thread_state_get_wait_depth (SmartasyncThreadState *state)
+{
+  return state->wait_depth;
+}
+
+/* Library tasks pending on the private context, which the waits that
+ * started them drain. Untracked from any thread. */
+gint
+_smartasync_thread_state_get_tracked (SmartasyncThreadState *state)
+{
+  return g_atomic_int_get (&state->tracked_pending);
+}
+
+void
+_smartasync_thread_state_track (SmartasyncThreadState *state)
+{
+  g_atomic_int_inc (&state->tracked_pending);
+}
+
+void
+_smartasync_thread_state_untrack (SmartasyncThreadState *state)
+{
+  g_atomic_int_add (&state->tracked_pending, -1);
 }
 
 gboolean
@@ -523,104 +617,25 @@ smartasync_set_private_context (GMainContext *context)
     attach_starter (state);
 }
 
-/**
- * smartasync_reset:
+/*< private >
+ * _smartasync_thread_state_reset:
  *
- * Returns the calling thread to its initial state, for tests: drops the
- * modes pushed on it and its private context. It also forgets the
- * process-wide default executor ([func@Smartasync.set_default_executor]),
- * the only global state. Other threads keep their private contexts until
- * they exit.
+ * Drops the modes pushed on the calling thread and its private context.
  *
- * Must not be called while a wait is running on this thread.
- *
- * Since: 0.1
+ * Returns: %FALSE (with a critical) while a wait runs on this thread
  */
-void
-smartasync_reset (void)
+gboolean
+_smartasync_thread_state_reset (void)
 {
   SmartasyncThreadState *state = g_private_get (&thread_state_key);
+  guint wait_depth = state != NULL ? state->wait_depth : 0;
+
+  g_return_val_if_fail (wait_depth == 0, FALSE);
 
   if (state != NULL)
     {
-      g_return_if_fail (state->wait_depth == 0);
       smartasync_clear_modes ();
       drop_private_context (state);
     }
-
-  smartasync_set_default_executor (NULL);
-}
-
-/* Debug logging */
-
-static gint debug_enabled = -1;
-
-gboolean
-_smartasync_debug_enabled (void)
-{
-  gint enabled = g_atomic_int_get (&debug_enabled);
-
-  if (G_UNLIKELY (enabled < 0))
-    {
-      enabled = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
-      g_atomic_int_set (&debug_enabled, enabled);
-    }
-
-  return enabled;
-}
-
-void
-_smartasync_debug_log (const char *operation,
-                       const char *path,
-                       const char *format,
-                       ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_DEBUG,
-                    "SMARTASYNC_OPERATION", operation ? operation : "",
-                    "SMARTASYNC_PATH", path,
-                    "MESSAGE", "%s%s%s",
-                    operation ? operation : "",
-                    operation ? ": " : "",
-                    message);
-}
-
-/**
- * smartasync_set_debug:
- * @enabled: whether to log dispatch decisions
- *
- * Turns the logging of dispatch decisions on or off at run time. By default
- * it is on when `G_MESSAGES_DEBUG` names the `Smartasync` log domain (or is
- * `all`). Each decision is a structured debug message of the `Smartasync`
- * domain with the fields `SMARTASYNC_OPERATION` and `SMARTASYNC_PATH`; the
- * default log writer still prints it only when `G_MESSAGES_DEBUG` allows.
- *
- * Since: 0.1
- */
-void
-smartasync_set_debug (gboolean enabled)
-{
-  g_atomic_int_set (&debug_enabled, !!enabled);
-}
-
-/**
- * smartasync_get_debug:
- *
- * Tells whether dispatch decisions are logged; see
- * [func@Smartasync.set_debug].
- *
- * Returns: whether dispatch decisions are logged
- *
- * Since: 0.1
- */
-gboolean
-smartasync_get_debug (void)
-{
-  return _smartasync_debug_enabled ();
+  return TRUE;
 }

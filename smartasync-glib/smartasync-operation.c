@@ -600,7 +600,7 @@ watched_free (WatchedCall *watched)
 {
   if (watched->state != NULL)
     {
-      g_atomic_int_add (&watched->state->tracked_pending, -1);
+      _smartasync_thread_state_untrack (watched->state);
       /* A wait draining the call may sleep in poll() on its thread; on that
        * thread itself, it looks at the count before it sleeps again. */
       if (!_smartasync_thread_state_is_current (watched->state))
@@ -677,7 +677,7 @@ new_watched_task (SmartasyncOperation *self,
   watched->callback = callback;
   watched->user_data = user_data;
   if (counted)
-    g_atomic_int_inc (&watched->state->tracked_pending);
+    _smartasync_thread_state_track (watched->state);
   task = g_task_new (self, cancellable, watched_callback, watched);
   g_object_set_qdata_full (G_OBJECT (task), watched_call_quark, watched, watched_task_dropped);
   return task;

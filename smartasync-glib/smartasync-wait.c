@@ -54,10 +54,9 @@ static void
 wait_push (SmartasyncWait *self)
 {
   self->below = g_main_context_get_thread_default ();
-  self->context = g_main_context_ref (_smartasync_thread_state_get_context (self->state));
+  self->context = g_main_context_ref (_smartasync_thread_state_enter_wait (self->state));
   g_main_context_push_thread_default (self->context);
-  self->state->wait_depth++;
-  self->tracked_at_start = g_atomic_int_get (&self->state->tracked_pending);
+  self->tracked_at_start = _smartasync_thread_state_get_tracked (self->state);
 }
 
 /*< private >
@@ -383,7 +382,7 @@ tracked_tasks_done (gpointer data)
 {
   SmartasyncWait *self = data;
 
-  return g_atomic_int_get (&self->state->tracked_pending) <= self->tracked_at_start;
+  return _smartasync_thread_state_get_tracked (self->state) <= self->tracked_at_start;
 }
 
 /* Sources that code dispatched during this wait attached to the private
@@ -392,37 +391,73 @@ tracked_tasks_done (gpointer data)
  * that never stops being ready (a caller's bug) from hanging the wait. */
 #define MAX_LEFTOVER_DISPATCHES 64
 
-/* Whether an iteration could dispatch something now. Preparing the sources
- * tells, without the rest of an iteration (a third of its cost, and a
- * fifth of a call): a source ready by itself (an idle, an expired timeout, a
- * completion) says so there. Only file descriptors other than the
- * context's wake-up one need a poll to tell; then iterate. */
-static gboolean
-may_have_ready_sources (GMainContext *context)
+/* What a wait left on the private context. Preparing the sources tells,
+ * without the rest of an iteration (a third of its cost, and a fifth of a
+ * call): a source ready by itself (an idle, an expired timeout, a
+ * completion) says so there, and one that will be ready later gives a
+ * timeout. Only file descriptors other than the context's wake-up one need
+ * a poll to tell whether they are ready; then iterate. The clean case,
+ * nothing left, costs this and nothing else. */
+typedef enum
+{
+  LEFT_NOTHING,
+  LEFT_WAITING,      /* sources that are not ready yet */
+  LEFT_MAYBE_READY,
+} Leftovers;
+
+static Leftovers
+look_for_leftovers (GMainContext *context)
 {
   GPollFD fds[2];
   gint priority;
   gint timeout;
 
   if (g_main_context_prepare (context, &priority))
-    return TRUE;
+    return LEFT_MAYBE_READY;
 
-  return g_main_context_query (context, priority, &timeout, fds, G_N_ELEMENTS (fds)) > 1;
+  if (g_main_context_query (context, priority, &timeout, fds, G_N_ELEMENTS (fds)) > 1)
+    return LEFT_MAYBE_READY;
+
+  return timeout >= 0 ? LEFT_WAITING : LEFT_NOTHING;
 }
 
-static void
+/* Dispatches what the wait left ready; tells whether sources stay. */
+static gboolean
 dispatch_ready_leftovers (SmartasyncWait *self)
 {
-  if (!may_have_ready_sources (self->context))
-    return;
+  Leftovers left = look_for_leftovers (self->context);
+
+  if (left != LEFT_MAYBE_READY)
+    return left == LEFT_WAITING;
 
   for (guint i = 0; i < MAX_LEFTOVER_DISPATCHES; i++)
     if (!g_main_context_iteration (self->context, FALSE))
-      return;
+      return look_for_leftovers (self->context) != LEFT_NOTHING;
 
   g_warning ("A source attached to the private context during the wait for “%s” "
              "is still ready after %d dispatches; leaving it for later",
              wait_name (self), MAX_LEFTOVER_DISPATCHES);
+  return TRUE;
+}
+
+/* Sources a wait left that are not ready yet (a timeout an implementation
+ * never removed, a watch on a descriptor) would fire inside a later,
+ * unrelated wait: the outermost wait of the thread retires the context
+ * instead, as code that made a context per call dropped it, and the
+ * thread gets a fresh one. Waits nested in another leave it to that one. */
+static void
+retire_if_left (SmartasyncWait *self)
+{
+  if (_smartasync_thread_state_get_wait_depth (self->state) > 0)
+    return;
+
+  if (_smartasync_thread_state_retire_context (self->state, self->context))
+    SMARTASYNC_DEBUG (self->name, "retired",
+                      "left sources on the private context %p: retired it, "
+                      "the thread gets a fresh one", self->context);
+  else
+    SMARTASYNC_DEBUG (self->name, "leftover",
+                      "left sources on the adopted private context %p", self->context);
 }
 
 /* An implementation that pushed a thread-default context and did not pop it
@@ -461,7 +496,7 @@ pop_context (SmartasyncWait *self)
 {
   if (restore_thread_default (self, self->context))
     g_main_context_pop_thread_default (self->context);
-  self->state->wait_depth--;
+  _smartasync_thread_state_leave_wait (self->state);
 }
 
 /*< private >
@@ -502,6 +537,8 @@ void
 _smartasync_wait_end (SmartasyncWait *self,
                       GCancellable   *cancellable)
 {
+  gboolean left;
+
   g_return_if_fail (self->context != NULL && !self->ended);
 
   self->ended = TRUE;
@@ -510,8 +547,10 @@ _smartasync_wait_end (SmartasyncWait *self,
    * that never completes must not hold the outer wait forever. */
   iterate_until (self, cancellable, tracked_tasks_done, self);
   disarm_stall_report (self);
-  dispatch_ready_leftovers (self);
+  left = dispatch_ready_leftovers (self);
   pop_context (self);
+  if (G_UNLIKELY (left))
+    retire_if_left (self);
 }
 
 gboolean
@@ -581,7 +620,7 @@ pass_through (SmartasyncWait  *self,
     ;
   self->ended = TRUE;
   release_task (self);
-  self->state->wait_depth--;
+  _smartasync_thread_state_leave_wait (self->state);
 
   return outcome (self, cancellable, error);
 }

@@ -310,6 +310,97 @@ test_batch_refused_in_loop (void)
   g_object_unref (refused.batch);
 }
 
+/* Defect 3a: a fire-and-forget library call that an implementation starts
+ * inside a batch completes before the batch closes, never inside a later,
+ * unrelated wait of the thread. */
+typedef struct
+{
+  GMutex               mutex;
+  GCond                cond;
+  gboolean             open;
+  guint                done;
+  SmartasyncOperation *gated;
+} Nested;
+
+static void
+gated_blocking (GTask        *task,
+                gpointer      source,
+                GVariant     *args,
+                GCancellable *cancellable,
+                gpointer      user_data)
+{
+  Nested *nested = user_data;
+
+  g_mutex_lock (&nested->mutex);
+  while (!nested->open)
+    g_cond_wait (&nested->cond, &nested->mutex);
+  g_mutex_unlock (&nested->mutex);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+nested_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Nested *nested = data;
+
+  g_assert_true (smartasync_operation_call_finish_boolean (nested->gated, result, NULL));
+  nested->done++;
+}
+
+static void
+start_nested_and_complete (GTask        *task,
+                           gpointer      source,
+                           GVariant     *args,
+                           GCancellable *cancellable,
+                           gpointer      user_data)
+{
+  Nested *nested = user_data;
+
+  /* Offloaded, and not waited for by this implementation. */
+  smartasync_operation_call_async (nested->gated, NULL, NULL, NULL, nested_done, nested);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_batch_nested_call_drained (void)
+{
+  Nested nested = { .open = FALSE, .done = 0 };
+  g_autoptr(SmartasyncOperation) outer = NULL;
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(SmartasyncBatch) batch = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *later = NULL;
+
+  g_mutex_init (&nested.mutex);
+  g_cond_init (&nested.cond);
+  nested.gated = smartasync_operation_new_blocking ("gated", gated_blocking, &nested, NULL);
+  outer = smartasync_operation_new_async ("outer", start_nested_and_complete, &nested, NULL);
+
+  batch = smartasync_batch_new ();
+  smartasync_batch_add (batch, outer, NULL, NULL);
+  g_assert_true (smartasync_batch_wait (batch, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nested.done, ==, 0);   /* still gated */
+
+  g_mutex_lock (&nested.mutex);
+  nested.open = TRUE;
+  g_cond_broadcast (&nested.cond);
+  g_mutex_unlock (&nested.mutex);
+  smartasync_batch_close (batch);
+  g_assert_cmpuint (nested.done, ==, 1);
+
+  later = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("l"), NULL, NULL);
+  g_assert_cmpstr (later, ==, "L");
+  g_assert_cmpuint (nested.done, ==, 1);
+
+  g_object_unref (nested.gated);
+  g_mutex_clear (&nested.mutex);
+  g_cond_clear (&nested.cond);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -324,6 +415,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/batch/close-pending", test_batch_close_pending);
   g_test_add_func ("/smartasync/batch/worker-reuses-private-context", test_worker_reuses_private_context);
   g_test_add_func ("/smartasync/batch/refused-in-loop", test_batch_refused_in_loop);
+  g_test_add_func ("/smartasync/batch/nested-call-drained", test_batch_nested_call_drained);
 
   ret = g_test_run ();
   smartasync_reset ();

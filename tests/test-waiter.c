@@ -853,6 +853,66 @@ test_wait_blocking_passes_through (void)
   g_main_context_unref (own);
 }
 
+/* Defect 3b: a timeout an implementation attached to the private context
+ * and never removed does not fire inside a later, unrelated wait: the
+ * context is retired, and the thread gets a fresh one. A clean wait keeps
+ * the context. */
+static void
+leave_timeout (GTask        *task,
+               gpointer      source,
+               GVariant     *args,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  GSource *timeout = g_timeout_source_new (10);
+
+  g_source_set_callback (timeout, set_flag, user_data, NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+  g_source_unref (timeout);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_wait_leftover_timeout_retired (void)
+{
+  gboolean fired = FALSE;
+  g_autoptr(SmartasyncOperation) leaver =
+    smartasync_operation_new_async ("leaver", leave_timeout, &fired, NULL);
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(GAsyncResult) slow = NULL;
+  g_autoptr(GError) error = NULL;
+  GMainContext *before = g_main_context_ref (smartasync_get_private_context ());
+  GMainContext *fresh;
+  char *up;
+
+  logged = g_ptr_array_new_with_free_func (g_free);
+  smartasync_set_debug (TRUE);
+  g_assert_true (smartasync_operation_call_sync_boolean (leaver, NULL, NULL, NULL, NULL));
+  fresh = smartasync_get_private_context ();
+  g_assert_true (fresh != before);
+
+  /* A later wait that outlives the leftover timeout. */
+  slow = SMARTASYNC_WAIT (&error, NULL, complete_after_timeout, NULL, 200);
+  g_assert_no_error (error);
+  g_assert_true (g_task_propagate_boolean (G_TASK (slow), NULL));
+  g_assert_false (fired);
+  smartasync_set_debug (FALSE);
+  g_assert_cmpuint (count_logged ("leaver:retired"), ==, 1);
+  g_assert_cmpuint (count_logged ("complete_after_timeout:retired"), ==, 0);
+  g_clear_pointer (&logged, g_ptr_array_unref);
+
+  /* The clean case keeps its context. */
+  up = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("c"), NULL, NULL);
+  g_assert_cmpstr (up, ==, "C");
+  g_free (up);
+  g_assert_true (smartasync_get_private_context () == fresh);
+
+  /* The retired context dies with its timeout, which never fires. */
+  g_main_context_unref (before);
+  g_assert_false (fired);
+}
+
 static void
 test_waiter_bad_input (void)
 {
@@ -898,6 +958,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/waiter/named-debug-line", test_waiter_named_debug_line);
   g_test_add_func ("/smartasync/wait/unpopped-push", test_wait_unpopped_push);
   g_test_add_func ("/smartasync/wait/blocking-passes-through", test_wait_blocking_passes_through);
+  g_test_add_func ("/smartasync/wait/leftover-timeout-retired", test_wait_leftover_timeout_retired);
   g_test_add_func ("/smartasync/waiter/bad-input", test_waiter_bad_input);
 
   ret = g_test_run ();
