@@ -31,8 +31,10 @@
  * ## Cancellation
  *
  * Work whose cancellable is cancelled before a worker picks it up completes
- * with %G_IO_ERROR_CANCELLED without running. Once running, the
- * implementation sees the cancellable and is expected to honour it.
+ * at once with %G_IO_ERROR_CANCELLED, on the context its task was created
+ * on, without waiting for a worker to free up, and never runs. Once
+ * running, the implementation sees the cancellable and is expected to
+ * honour it.
  *
  * ## Threads
  *
@@ -90,13 +92,65 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (SmartasyncExecutor, smartasync_executor, G_TYPE_OBJECT)
 
+enum {
+  WORK_QUEUED,
+  WORK_RUNNING,
+  WORK_CANCELLED,
+};
+
 typedef struct
 {
   GTask           *task;   /* NULL for a plain function */
   GTaskThreadFunc  task_func;
   GFunc            func;
   gpointer         data;
+  GCancellable    *cancellable;  /* the task's, while connected */
+  gulong           handler;
+  gint             state;        /* atomic: WORK_* */
 } Work;
+
+/* Queued work whose cancellable is cancelled is answered at once, on the
+ * task's context, and never runs: whoever moves it out of WORK_QUEUED
+ * first, this handler or the worker that takes it, decides. */
+static void
+work_cancelled (GCancellable *cancellable,
+                Work         *work)
+{
+  if (g_atomic_int_compare_and_exchange (&work->state, WORK_QUEUED, WORK_CANCELLED))
+    g_task_return_error_if_cancelled (work->task);
+}
+
+static void
+work_watch_cancellable (Work *work)
+{
+  GCancellable *cancellable = g_task_get_cancellable (work->task);
+
+  if (cancellable == NULL)
+    return;
+
+  /* Runs the handler now if already cancelled. */
+  work->cancellable = g_object_ref (cancellable);
+  work->handler = g_cancellable_connect (cancellable, G_CALLBACK (work_cancelled), work, NULL);
+}
+
+/* Waits for a handler running on another thread: the work is freed next. */
+static void
+work_unwatch_cancellable (Work *work)
+{
+  if (work->cancellable == NULL)
+    return;
+
+  g_cancellable_disconnect (work->cancellable, work->handler);
+  g_clear_object (&work->cancellable);
+}
+
+static void
+work_free (Work *work)
+{
+  work_unwatch_cancellable (work);
+  g_clear_object (&work->task);
+  g_free (work);
+}
 
 /* Work items carry everything they need: the executor may be finalized
  * while they are queued. */
@@ -105,14 +159,17 @@ run_work (Work *work)
 {
   if (work->task == NULL)
     work->func (work->data, NULL);
-  else if (!g_task_return_error_if_cancelled (work->task))
-    work->task_func (work->task,
-                     g_task_get_source_object (work->task),
-                     g_task_get_task_data (work->task),
-                     g_task_get_cancellable (work->task));
+  else if (g_atomic_int_compare_and_exchange (&work->state, WORK_QUEUED, WORK_RUNNING))
+    {
+      work_unwatch_cancellable (work);
+      if (!g_task_return_error_if_cancelled (work->task))
+        work->task_func (work->task,
+                         g_task_get_source_object (work->task),
+                         g_task_get_task_data (work->task),
+                         g_task_get_cancellable (work->task));
+    }
 
-  g_clear_object (&work->task);
-  g_free (work);
+  work_free (work);
 }
 
 static Pool *
@@ -306,7 +363,8 @@ pool_ensure_worker (Pool    *pool,
   return TRUE;
 }
 
-/* Takes @work, unless no worker could be started (then it is freed). */
+/* Takes @work, unless no worker could be started (then it stays the
+ * caller's). */
 static gboolean
 pool_push (Pool     *pool,
            Work     *work,
@@ -318,8 +376,6 @@ pool_push (Pool     *pool,
   if (!pool_ensure_worker (pool, &thread_error))
     {
       g_atomic_int_add (&pool->n_queued, -1);
-      g_clear_object (&work->task);
-      g_free (work);
       g_set_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_OFFLOAD_FAILED,
                    "Could not start a worker thread: %s", thread_error->message);
       return FALSE;
@@ -499,7 +555,7 @@ smartasync_executor_get_max_threads (SmartasyncExecutor *self)
  * Runs @task_func on one of the executor's threads, as g_task_run_in_thread()
  * does on GLib's pool: the task's callback runs on the context @task was
  * created on. If the task is cancelled before a thread picks it up, it
- * completes with %G_IO_ERROR_CANCELLED and @task_func does not run.
+ * completes at once with %G_IO_ERROR_CANCELLED and @task_func never runs.
  * Unlike GLib's pool, the executor does not complete a task that @task_func
  * returned without completing; a [class@Smartasync.Operation] answers its
  * caller with %SMARTASYNC_ERROR_NOT_COMPLETED in that case.
@@ -521,8 +577,14 @@ smartasync_executor_run_in_thread (SmartasyncExecutor *self,
   work = g_new0 (Work, 1);
   work->task = g_object_ref (task);
   work->task_func = task_func;
+  /* Before it is queued: a worker may take it and free it at once. */
+  work_watch_cancellable (work);
   if (!pool_push (self->pool, work, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
+    {
+      if (g_atomic_int_compare_and_exchange (&work->state, WORK_QUEUED, WORK_RUNNING))
+        g_task_return_error (task, g_steal_pointer (&error));
+      work_free (work);
+    }
 }
 
 /*< private >
@@ -548,7 +610,11 @@ _smartasync_executor_run (SmartasyncExecutor  *self,
 
   work->func = func;
   work->data = data;
-  return pool_push (self->pool, work, error);
+  if (pool_push (self->pool, work, error))
+    return TRUE;
+
+  work_free (work);
+  return FALSE;
 }
 
 static GMutex default_lock;
