@@ -153,7 +153,7 @@ work_free (Work *work)
 }
 
 /* Work items carry everything they need: the executor may be finalized
- * while they are queued. */
+ * while they are queued. Frees @work. */
 static void
 run_work (Work *work)
 {
@@ -310,11 +310,36 @@ pool_pop (Pool *pool)
   return pool_take (pool);
 }
 
+/* What a worker holds, released by whichever comes first: its return, or
+ * the exit of its thread from inside the work (g_thread_exit()). */
+typedef struct
+{
+  Pool *pool;
+  Work *work;    /* being run */
+} Worker;
+
+static void
+worker_free (gpointer data)
+{
+  Worker *worker = data;
+
+  if (worker->work != NULL)
+    work_free (worker->work);
+  g_atomic_int_add (&worker->pool->n_threads, -1);
+  pool_unref (worker->pool);
+  g_free (worker);
+}
+
+static GPrivate current_worker = G_PRIVATE_INIT (worker_free);
+
 static gpointer
 worker_main (gpointer data)
 {
+  Worker *worker = g_new0 (Worker, 1);
   Pool *pool = data;
 
+  worker->pool = pool;
+  g_private_set (&current_worker, worker);
   for (;;)
     {
       gpointer item;
@@ -326,11 +351,13 @@ worker_main (gpointer data)
       if (item == (gpointer) pool)
         break;
       g_atomic_int_add (&pool->n_queued, -1);
+      worker->work = item;
       run_work (item);
+      worker->work = NULL;
     }
 
-  g_atomic_int_add (&pool->n_threads, -1);
-  pool_unref (pool);
+  g_private_set (&current_worker, NULL);
+  worker_free (worker);
   return NULL;
 }
 

@@ -24,9 +24,10 @@
  *   others. Only when every caller has left is the run itself cancelled.
  * - **Nobody waits forever.** If the run fails or is cancelled, every caller
  *   gets the error.
- * - **Reset.** [method@Smartasync.Lock.reset] completes every pending caller
- *   with %G_IO_ERROR_CANCELLED and cancels the runs; a run that finishes
- *   anyway delivers to nobody, and the next caller starts afresh.
+ * - **Reset.** [method@Smartasync.Lock.reset] frees every key, so that the
+ *   next caller starts afresh, and completes the callers that joined a run
+ *   with %G_IO_ERROR_CANCELLED; the caller that started a run keeps it and
+ *   gets its result, as in the Python original.
  *
  * ## Results
  *
@@ -93,6 +94,8 @@ struct _Flight
   GCancellable    *cancellable;  /* the run's own */
   Callers         *callers;      /* under lock->mutex; NULL once detached */
   guint            n_active;
+  gpointer         leader;       /* the caller that started it: its Waiter or
+                                  * GTask, owned by callers */
 };
 
 /* The run's value, shared by the tasks of every caller: each finish copies
@@ -210,6 +213,16 @@ waiter_unref (gpointer data)
   g_free (waiter);
 }
 
+static Callers *
+callers_new (void)
+{
+  Callers *callers = g_new (Callers, 1);
+
+  callers->tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  callers->waiters = g_ptr_array_new_with_free_func (waiter_unref);
+  return callers;
+}
+
 static Flight *
 flight_new (SmartasyncLock *lock,
             const char     *key)
@@ -220,9 +233,7 @@ flight_new (SmartasyncLock *lock,
   flight->lock = g_object_ref (lock);
   flight->key = g_strdup (key);
   flight->cancellable = g_cancellable_new ();
-  flight->callers = g_new (Callers, 1);
-  flight->callers->tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  flight->callers->waiters = g_ptr_array_new_with_free_func (waiter_unref);
+  flight->callers = callers_new ();
   return flight;
 }
 
@@ -404,20 +415,6 @@ run_free (gpointer data)
   g_free (run);
 }
 
-/* The implementation dropped the run's task without completing it: every
- * caller still waiting gets an error, and the flight and the lock are freed. */
-static void
-run_dropped (gpointer  data,
-             GObject  *where_the_task_was)
-{
-  Run *run = data;
-  g_autoptr(GError) error =
-    _smartasync_dropped_task_error (smartasync_operation_get_name (run->call.operation));
-
-  flight_complete (run->flight, NULL, error);
-  run_free (run);
-}
-
 static void
 run_done_async (GObject      *source_object,
                 GAsyncResult *result,
@@ -427,12 +424,29 @@ run_done_async (GObject      *source_object,
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
-  g_object_weak_unref (G_OBJECT (result), run_dropped, run);
-
   _smartasync_task_propagate_value (G_TASK (result), &value, &error);
   flight_complete (run->flight, &value, error);
   run_free (run);
 }
+
+/* The implementation ended the worker thread (g_thread_exit()) before the
+ * run completed: every caller still waiting gets an error, and the run is
+ * freed. */
+static void
+run_thread_exited (gpointer data)
+{
+  Run *run = data;
+  g_autoptr(GError) error =
+    g_error_new (SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED,
+                 "The thread running “%s” exited before the run completed",
+                 smartasync_operation_get_name (run->call.operation));
+
+  flight_complete (run->flight, NULL, error);
+  run_free (run);
+}
+
+/* The run a worker thread is in, for its exit. */
+static GPrivate worker_run = G_PRIVATE_INIT (run_thread_exited);
 
 static void
 run_in_worker (gpointer data,
@@ -442,8 +456,10 @@ run_in_worker (gpointer data,
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
+  g_private_set (&worker_run, run);
   smartasync_operation_call_sync (run->call.operation, run->call.source_object, run->call.args,
                                   run->flight->cancellable, &value, &error);
+  g_private_set (&worker_run, NULL);
   flight_complete (run->flight, &value, error);
   run_free (run);
 }
@@ -484,14 +500,11 @@ flight_start (Flight              *flight,
   run->flight = flight_ref (flight);
   _smartasync_call_init (&run->call, operation, source_object, args);
 
+  /* An implementation that drops its task is answered by the operation
+   * with SMARTASYNC_ERROR_NOT_COMPLETED, which every caller gets. */
   if (smartasync_in_async_context ())
-    {
-      /* The implementation alone keeps the task alive: watch it. */
-      g_autoptr(GTask) task = smartasync_operation_call (operation, source_object, args,
-                                                         flight->cancellable, run_done_async, run);
-
-      g_object_weak_ref (G_OBJECT (task), run_dropped, run);
-    }
+    smartasync_operation_call_async (operation, source_object, args, flight->cancellable,
+                                     run_done_async, run);
   else
     {
       g_autoptr(SmartasyncExecutor) executor = worker_executor (operation);
@@ -627,6 +640,8 @@ join_or_create (SmartasyncLock *self,
     }
   else
     g_ptr_array_add (flight->callers->tasks, g_object_ref (task));
+  if (created != NULL)
+    created->leader = waiter != NULL ? (gpointer) waiter : (gpointer) task;
   flight->n_active++;
   g_mutex_unlock (&self->mutex);
 
@@ -825,13 +840,45 @@ smartasync_lock_run_sync (SmartasyncLock      *self,
   return smartasync_lock_run_finish (self, _smartasync_wait_get_result (waiter), value, error);
 }
 
+/* Called with the mutex held, on a flight taken off its key: detaches every
+ * caller but the leader, who keeps waiting for the run (the flight keeps it
+ * as its only caller). Returns the callers detached. */
+static Callers *
+detach_all_but_leader (Flight *flight)
+{
+  Callers *others = g_steal_pointer (&flight->callers);
+  Callers *kept;
+  guint i;
+
+  if (others == NULL)
+    return NULL;
+
+  kept = callers_new ();
+  if (g_ptr_array_find (others->tasks, flight->leader, &i))
+    g_ptr_array_add (kept->tasks, g_ptr_array_steal_index (others->tasks, i));
+  else if (g_ptr_array_find (others->waiters, flight->leader, &i) &&
+           !g_atomic_int_get (&((Waiter *) flight->leader)->finished))
+    g_ptr_array_add (kept->waiters, g_ptr_array_steal_index (others->waiters, i));
+
+  flight->n_active = kept->tasks->len + kept->waiters->len;
+  if (flight->n_active > 0)
+    flight->callers = kept;
+  else
+    callers_free (kept);
+  return others;
+}
+
 /**
  * smartasync_lock_reset:
  * @self: a lock
  *
- * Completes every pending caller with %G_IO_ERROR_CANCELLED and cancels the
- * runs in flight. A run that finishes anyway delivers to nobody; the next
- * caller starts a new run. Harmless on an idle lock.
+ * Frees every key: the next caller of any key starts a new run. Every
+ * caller that joined a run in flight is completed at once with
+ * %G_IO_ERROR_CANCELLED; the caller that started a run keeps waiting for it
+ * and gets its result, as in the Python SmartAsync's `SmartLock.reset()`,
+ * which cancels the joiners' futures and not the first caller's work. A run
+ * whose starting caller has already left (through its cancellable) is
+ * cancelled. Harmless on an idle lock.
  *
  * Since: 0.1
  */
@@ -860,15 +907,18 @@ smartasync_lock_reset (SmartasyncLock *self)
   for (guint i = 0; i < flights->len; i++)
     {
       Flight *f = g_ptr_array_index (flights, i);
-      g_autoptr(Callers) callers = NULL;
+      g_autoptr(Callers) others = NULL;
+      gboolean leader_left;
 
       g_mutex_lock (&self->mutex);
-      callers = g_steal_pointer (&f->callers);
+      others = detach_all_but_leader (f);
+      leader_left = f->callers == NULL;
       g_mutex_unlock (&self->mutex);
 
-      if (callers != NULL)
-        deliver (callers, NULL, error);
-      g_cancellable_cancel (f->cancellable);
+      if (others != NULL)
+        deliver (others, NULL, error);
+      if (leader_left)
+        g_cancellable_cancel (f->cancellable);
     }
 }
 

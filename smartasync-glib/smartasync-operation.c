@@ -695,14 +695,13 @@ tag_task (SmartasyncOperation *self,
     g_task_set_name (task, self->name);
 }
 
-/* A call started while this thread's private context is thread-default
- * (from code a wait dispatches, or from a blocking implementation running
- * inline) completes on that context; the wait keeps iterating until it has,
- * so the callback never fires inside a later, unrelated wait. An offloaded
- * call is watched too: on a worker, nobody else would see its task dropped
- * (an implementation that returns without completing it). A plain
- * asynchronous call is not, to keep the watch off GIO's own hot path: a
- * GTask dropped by its implementation is never answered, as in GIO. */
+/* Every asynchronous call is watched, so that it is answered exactly once
+ * even when its implementation drops the task without completing it (GIO
+ * would leave such a call unanswered). A call started while this thread's
+ * private context is thread-default (from code a wait dispatches, or from a
+ * blocking implementation running inline) is also counted: it completes on
+ * that context, and the wait keeps iterating until it has, so the callback
+ * never fires inside a later, unrelated wait. */
 static GTask *
 new_async_task (SmartasyncOperation *self,
                 GCancellable        *cancellable,
@@ -710,12 +709,7 @@ new_async_task (SmartasyncOperation *self,
                 gpointer             user_data)
 {
   gboolean counted = _smartasync_context_is_private (g_main_context_get_thread_default ());
-  GTask *task;
-
-  if (G_UNLIKELY (counted) || self->kind == SMARTASYNC_KIND_BLOCKING)
-    task = new_watched_task (self, cancellable, callback, user_data, counted);
-  else
-    task = g_task_new (self, cancellable, callback, user_data);
+  GTask *task = new_watched_task (self, cancellable, callback, user_data, counted);
 
   tag_task (self, task);
   return task;

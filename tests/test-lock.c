@@ -264,12 +264,81 @@ test_lock_keyed_parallel (void)
   callers_clear (&callers);
 }
 
+/* An async implementation that completes only when the test releases it:
+ * runs are held open by a gate, not by time. */
+static GMutex held_mutex;
+static GCond held_cond;
+static GPtrArray *held_tasks;
+
+static void
+held_answer_async (GTask        *task,
+                   gpointer      source,
+                   GVariant     *args,
+                   GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_atomic_int_inc (&executions);
+  g_task_set_task_data (task, g_strdup_printf ("answer:%s", g_variant_get_string (args, NULL)), g_free);
+  g_mutex_lock (&held_mutex);
+  g_ptr_array_add (held_tasks, g_object_ref (task));
+  g_cond_broadcast (&held_cond);
+  g_mutex_unlock (&held_mutex);
+}
+
+static GTask *
+wait_for_held_task (void)
+{
+  GTask *task;
+
+  g_mutex_lock (&held_mutex);
+  while (held_tasks->len == 0)
+    g_cond_wait (&held_cond, &held_mutex);
+  task = g_ptr_array_steal_index (held_tasks, 0);
+  g_mutex_unlock (&held_mutex);
+  return task;
+}
+
+static void
+release_held_task (GTask *task)
+{
+  GValue value = G_VALUE_INIT;
+
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      g_value_init (&value, G_TYPE_STRING);
+      g_value_set_string (&value, g_task_get_task_data (task));
+      g_task_return_value (task, &value);
+      g_value_unset (&value);
+    }
+  g_object_unref (task);
+}
+
+static void
+iterate_until_cancelled (Callers *callers,
+                         int      n)
+{
+  while (callers->cancelled < n)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Issue 14, defect 6: reset frees the key and answers the joiners with
+ * G_IO_ERROR_CANCELLED; the caller that started the run keeps it and gets
+ * its result, as in the Python original (before: it was cancelled too).
+ * Deterministic: the runs complete only when the test releases them (the
+ * test assumed before that two callers started afresh overlapped in time,
+ * which a busy machine broke). */
 static void
 test_lock_reset (void)
 {
   g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
-  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("answer", slow_answer_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_async ("held", held_answer_async, NULL, NULL);
+  g_autoptr(GCancellable) leader_cancellable = g_cancellable_new ();
+  g_autoptr(GTask) first = NULL;
+  g_autoptr(GTask) second = NULL;
+  g_autoptr(GTask) third = NULL;
   Callers callers;
+
+  held_tasks = g_ptr_array_new ();
 
   /* Idle lock: harmless. */
   smartasync_lock_reset (lock);
@@ -277,24 +346,55 @@ test_lock_reset (void)
   executions = 0;
   callers_init (&callers, lock, 3);
   start_callers (&callers, op, "k", "x", 3, NULL);
+  first = wait_for_held_task ();
   smartasync_lock_reset (lock);
   g_assert_false (smartasync_lock_is_running (lock, "k"));
+  iterate_until_cancelled (&callers, 2);
+  g_assert_cmpint (callers.ok, ==, 0);
+  g_assert_false (g_cancellable_is_cancelled (g_task_get_cancellable (first)));
+
+  /* The key is free: two callers start afresh and share a new run, while
+   * the first one is still held. */
+  {
+    Callers afresh;
+
+    callers_init (&afresh, lock, 2);
+    start_callers (&afresh, op, "k", "y", 2, NULL);
+    second = wait_for_held_task ();
+    g_assert_cmpuint (smartasync_lock_get_executions (lock), ==, 2);
+    g_assert_cmpuint (smartasync_lock_get_joins (lock), ==, 3);
+    release_held_task (g_steal_pointer (&second));
+    callers_run (&afresh);
+    g_assert_cmpint (afresh.ok, ==, 2);
+    for (guint i = 0; i < 2; i++)
+      g_assert_cmpstr (g_ptr_array_index (afresh.answers, i), ==, "answer:y");
+    callers_clear (&afresh);
+  }
+
+  /* The reset run completes for its first caller only. */
+  release_held_task (g_steal_pointer (&first));
   callers_run (&callers);
-  g_assert_cmpint (callers.cancelled, ==, 3);
+  g_assert_cmpint (callers.ok, ==, 1);
+  g_assert_cmpint (callers.cancelled, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (callers.answers, 0), ==, "answer:x");
   callers_clear (&callers);
 
-  /* The next caller starts afresh, while the reset run may still finish. */
+  /* A run whose first caller has left is cancelled by the reset. */
   callers_init (&callers, lock, 2);
-  start_callers (&callers, op, "k", "y", 2, NULL);
+  start_callers (&callers, op, "k", "z", 1, leader_cancellable);
+  start_callers (&callers, op, "k", "z", 1, NULL);
+  third = wait_for_held_task ();
+  g_cancellable_cancel (leader_cancellable);
+  g_assert_false (g_cancellable_is_cancelled (g_task_get_cancellable (third)));
+  smartasync_lock_reset (lock);
   callers_run (&callers);
-  g_assert_cmpint (callers.ok, ==, 2);
-  g_assert_cmpstr (g_ptr_array_index (callers.answers, 0), ==, "answer:y");
-  /* Started from main () with no loop running, the runs go to a worker: the
-   * reset one may have been cancelled before its implementation ran. */
-  g_assert_cmpint (executions, >=, 1);
-  g_assert_cmpint (executions, <=, 2);
-  g_assert_cmpuint (smartasync_lock_get_executions (lock), ==, 2);
+  g_assert_cmpint (callers.cancelled, ==, 2);
+  g_assert_true (g_cancellable_is_cancelled (g_task_get_cancellable (third)));
+  release_held_task (g_steal_pointer (&third));
   callers_clear (&callers);
+
+  g_assert_cmpint (executions, ==, 3);
+  g_clear_pointer (&held_tasks, g_ptr_array_unref);
 }
 
 static void
@@ -609,6 +709,85 @@ test_lock_sync_caller_main (void)
   g_assert_cmpstr (g_value_get_string (&value), ==, "answer:ok");
 }
 
+static SmartasyncLock *exiting_lock;
+
+/* Waits until a second caller joined the run, then ends its thread. */
+static void
+exit_thread_blocking (GTask        *task,
+                      gpointer      source,
+                      GVariant     *args,
+                      GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  g_atomic_int_inc (&executions);
+  while (smartasync_lock_get_joins (exiting_lock) < 1)
+    g_usleep (1000);
+  g_thread_exit (NULL);
+}
+
+typedef struct
+{
+  SmartasyncOperation *op;
+  GError              *error;
+  gboolean             returned;
+} ExitCaller;
+
+static gpointer
+exit_caller_thread (gpointer data)
+{
+  ExitCaller *caller = data;
+
+  caller->returned = !smartasync_lock_run_sync (exiting_lock, "k", caller->op, NULL, NULL, NULL,
+                                               NULL, &caller->error);
+  return NULL;
+}
+
+/* Issue 14, defect 4: a run whose worker thread exits inside the
+ * implementation answers every sync caller of its key with an error, and
+ * the key is free again. (Before: they waited forever; this test hangs.)
+ * g_thread_exit() skips the C cleanup of the frames it leaves, so what they
+ * held (the run's own GTask) is lost with them: that leak is the
+ * implementation's, and the test runs in a subprocess, out of valgrind's
+ * count. */
+static void
+test_lock_worker_thread_exits (void)
+{
+  g_test_trap_subprocess ("/smartasync/lock/worker-thread-exits/subprocess", 0,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_lock_worker_thread_exits_subprocess (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_blocking ("exits", exit_thread_blocking, NULL, NULL);
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (1);
+  ExitCaller callers[2] = { { op, NULL, FALSE }, { op, NULL, FALSE } };
+  GThread *threads[2];
+
+  executions = 0;
+  exiting_lock = lock;
+  smartasync_operation_set_executor (op, executor);
+  threads[0] = g_thread_new ("exit-caller-0", exit_caller_thread, &callers[0]);
+  while (!smartasync_lock_is_running (lock, "k"))
+    g_usleep (1000);
+  threads[1] = g_thread_new ("exit-caller-1", exit_caller_thread, &callers[1]);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_true (callers[i].returned);
+      g_assert_error (callers[i].error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
+      g_assert_nonnull (strstr (callers[i].error->message, "“exits”"));
+      g_clear_error (&callers[i].error);
+    }
+  g_assert_cmpint (executions, ==, 1);
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+  exiting_lock = NULL;
+}
+
 static void
 test_lock_bad_input (void)
 {
@@ -647,6 +826,8 @@ main (int   argc,
   g_test_add_func ("/smartasync/lock/async-joins-sync", test_lock_async_joins_sync);
   g_test_add_func ("/smartasync/lock/sync-caller", test_lock_sync_caller_main);
   g_test_add_func ("/smartasync/lock/bad-input", test_lock_bad_input);
+  g_test_add_func ("/smartasync/lock/worker-thread-exits", test_lock_worker_thread_exits);
+  g_test_add_func ("/smartasync/lock/worker-thread-exits/subprocess", test_lock_worker_thread_exits_subprocess);
 
   ret = g_test_run ();
   smartasync_reset ();

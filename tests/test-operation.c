@@ -371,6 +371,33 @@ test_blocking_not_completed (void)
   g_assert_nonnull (strstr (error->message, "“forgetful”"));
 }
 
+/* Issue 14, defect 3: an asynchronous implementation that drops its task
+ * uncompleted, called from a running loop, is answered with
+ * SMARTASYNC_ERROR_NOT_COMPLETED on the caller's thread and context, once,
+ * as on the sync and offload paths. (Before: never answered; this test then
+ * hangs.) */
+static void
+test_async_dropped_task (void)
+{
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("forgetful", forget_to_complete, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Completion completion = { 0 };
+  AsyncCall call = { op, NULL, &completion, FALSE, NULL };
+
+  run_in_loop_until (start_call_async, &call, &completion);
+  g_assert_cmpint (completion.calls, ==, 1);
+  g_assert_true (completion.thread == g_thread_self ());
+  g_assert_null (completion.context);
+  g_assert_false (smartasync_operation_call_finish (op, completion.result, NULL, &error));
+  g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
+  g_assert_nonnull (strstr (error->message, "“forgetful”"));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpint (completion.calls, ==, 1);
+  completion_clear (&completion);
+}
+
 /* Cancellation */
 
 static int implementation_runs;
@@ -868,6 +895,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/operation/results/source-object", test_source_object);
   g_test_add_func ("/smartasync/operation/errors/pass-through", test_errors_pass_through);
   g_test_add_func ("/smartasync/operation/errors/not-completed", test_blocking_not_completed);
+  g_test_add_func ("/smartasync/operation/errors/async-dropped-task", test_async_dropped_task);
   g_test_add_func ("/smartasync/operation/cancel/before-start", test_cancel_before_start);
   g_test_add_func ("/smartasync/operation/cancel/during-sync-wait", test_cancel_during_sync_wait);
   g_test_add_func ("/smartasync/operation/cancel/during-offload", test_cancel_during_offload);
