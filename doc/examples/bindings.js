@@ -33,6 +33,16 @@ check("sync(file, 'load_contents', null)", contents.length === 33);
 const wordCount = smartasync(text => text.split(/\s+/).filter(w => w.length > 0).length);
 check('sync context: wordCount() returns the value', wordCount('no loop here') === 3);
 
+// An async function for every caller: run to completion with no loop (the
+// GIO work it awaits runs on the private context), its Promise from a loop.
+Gio._promisify(Gio.File.prototype, 'load_contents_async', 'load_contents_finish');
+const loadText = smartasync(async f => {
+    const [bytes] = await f.load_contents_async(null);
+    return new TextDecoder().decode(bytes).trim();
+});
+const text = loadText(file);
+check('no loop: loadText(file) returns the value', text === 'one implementation, every caller');
+
 // An operation written in JavaScript. GJS runs JavaScript on its own thread
 // only, so write asynchronous implementations (new_async), never blocking
 // ones that a running loop would offload to a worker thread.
@@ -51,6 +61,10 @@ GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
         const pending = wordCount('inside a running loop');
         check('async context: wordCount() returns a Promise', pending instanceof Promise);
         check('  ... that resolves to the value', await pending === 4);
+
+        const promised = loadText(file);
+        check('async context: loadText(file) returns its Promise', promised instanceof Promise);
+        check('  ... that resolves to the value', await promised === text);
 
         const value = await call(upper, null, new GLib.Variant('s', 'def'));
         check('await call(operation, ...) from the loop', value === 'DEF');

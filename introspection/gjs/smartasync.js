@@ -1,25 +1,67 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// smartasync.js: Smartasync feeling native in GJS.
+// smartasync.js: Smartasync feeling native in GJS. Installed as
+// ${datadir}/gjs-1.0/smartasync-glib-1.0/smartasync.js; import it with a
+// static import statement (see doc/bindings.md):
 //
-//   import {smartasync, call, sync} from './smartasync.js';
+//   import {smartasync, call, sync} from
+//       'file:///usr/share/gjs-1.0/smartasync-glib-1.0/smartasync.js';
 //
 // - call(operation, source, args, cancellable): the smart call. With no
 //   running GLib main loop on this thread it returns the value; from code a
 //   running loop dispatched it returns a Promise, so `await` works there.
 // - smartasync(func): one JavaScript function, callable the same way.
-//   GJS refuses to run JavaScript on other threads, so the function always
-//   runs on the calling thread, inside the call: in a sync context the value
-//   is returned, in an async context a Promise that resolves on the loop's
-//   next iteration. Blocking work that must not hold the loop belongs in C,
-//   Python, or a subprocess.
+//   * A plain function: GJS refuses to run JavaScript on other threads, so
+//     it always runs on the calling thread, inside the call: in a sync
+//     context the value is returned, in an async context a Promise that
+//     resolves on the loop's next iteration. Blocking work that must not
+//     hold the loop belongs in C, Python, or a subprocess.
+//   * An async function: from a running loop, its Promise. With no loop, it
+//     runs to completion and its value is returned: the call iterates this
+//     thread's private context for the GIO work it awaits, and runs the
+//     Promise jobs itself, as GJS runs them only from a source of the
+//     default main context. Where that cannot work it throws an Error that
+//     says why, never hangs in silence.
 // - sync(obj, 'load_contents', ...args): any GIO _async method, synchronously.
+//
+// A top-level `await import()` of this module makes the rest of the script
+// run as a promise job that GJS's own main loop dispatches: an async
+// context. The module detects it and says so (a warning, and the reason in
+// sync()'s refusal); import it with a static import statement instead.
 
 import GLib from 'gi://GLib';
-import GObject from 'gi://GObject';
 import Smartasync from 'gi://Smartasync?version=1.0';
 
 export {Smartasync};
+
+// GJS runs promise jobs from this source of the default main context.
+const JOB_SOURCE_NAME = 'GjsPromiseJobQueueSource';
+
+function inGjsJobLoop() {
+    return GLib.main_current_source()?.get_name() === JOB_SOURCE_NAME && GLib.main_depth() === 1;
+}
+
+// Evaluated inside a promise job that GJS's own loop dispatches: a top-level
+// `await import()` of this module (or an import() from a loop's callback).
+const loadedInPromiseJob = inGjsJobLoop();
+let warnedAboutTopLevelAwait = false;
+
+const TOP_LEVEL_AWAIT = 'this code runs as a promise job that GJS dispatches from its own main ' +
+    'loop, as the rest of a module does after a top-level `await` (here the `await import()` of ' +
+    'smartasync.js), so Smartasync sees an async context';
+const STATIC_IMPORT = 'Import smartasync.js with a static import statement ' +
+    "(import {smartasync, sync} from '…/smartasync.js') to keep the script a sync context";
+
+// The Promise a call returns in an async context. After a top-level await
+// import() of this module, say once why a script gets Promises.
+function asyncResult(what, promise) {
+    if (loadedInPromiseJob && !warnedAboutTopLevelAwait && inGjsJobLoop()) {
+        warnedAboutTopLevelAwait = true;
+        console.warn(`Smartasync: ${what} returns a Promise: ${TOP_LEVEL_AWAIT}. ` +
+            `${STATIC_IMPORT}, or await the call.`);
+    }
+    return promise;
+}
 
 /** Completes with the value of an operation's GTask, or throws its GLib.Error. */
 function finishValue(operation, result) {
@@ -36,7 +78,7 @@ export function call(operation, source = null, args = null, cancellable = null) 
         return value;
     }
 
-    return new Promise((resolve, reject) => {
+    return asyncResult(`call(${operation.get_name()})`, new Promise((resolve, reject) => {
         operation.call_async(source, args, cancellable, (_op, result) => {
             try {
                 resolve(finishValue(operation, result));
@@ -44,7 +86,7 @@ export function call(operation, source = null, args = null, cancellable = null) 
                 reject(error);
             }
         });
-    });
+    }));
 }
 
 // JavaScript arguments and results travel by key: the C core only carries a
@@ -66,12 +108,113 @@ function recall(key) {
 
 const JS_ERROR_DOMAIN = GLib.quark_from_string('smartasync-gjs-exception');
 
+// Depth of the synchronous runs of async functions on this thread: the code
+// they run (their continuations) can await, so async functions called there
+// return their Promise, which the outer run completes.
+let syncRuns = 0;
+
+// GJS runs promise jobs only from a source of the default main context. A
+// sync run of an async function iterates the private context instead, so it
+// runs the jobs itself, with GJS's own (internal) job-queue drain.
+const drainJobs = globalThis.imports?._promiseNative?.drainMicrotaskQueue;
+
+// SMARTASYNC_STALL_REPORT_MS, as for the library's own waits.
+const STALL_REPORT_MS = Number(GLib.getenv('SMARTASYNC_STALL_REPORT_MS')) || 5000;
+
+function refuseSyncRun(what, why) {
+    throw new Error(`${what} cannot run to completion here: ${why}. ` +
+        `Await it from an async function, or call it from a running loop (it then returns a Promise).`);
+}
+
+// Whether GJS runs promise jobs when asked to now: not from inside a job
+// (GJS drains its queue once at a time, and a job is running).
+function jobsRunNow() {
+    let ran = false;
+    Promise.resolve().then(() => {
+        ran = true;
+    });
+    drainJobs();
+    return ran;
+}
+
 /**
- * Wraps a JavaScript function as an asynchronous Smartasync operation that
- * completes at once on the calling thread.
+ * Runs an async function to completion with no loop running: the GIO work
+ * it starts binds to the private context, which is iterated until its
+ * Promise settles, the promise jobs being run after each dispatch.
+ */
+function runToCompletion(what, start) {
+    if (!drainJobs)
+        refuseSyncRun(what, 'this GJS has no way to run promise jobs outside its default main context');
+    if (!jobsRunNow()) {
+        refuseSyncRun(what, 'this code runs inside a GJS promise job, and GJS runs no other ' +
+            'promise job until it returns');
+    }
+
+    const context = Smartasync.get_private_context();
+    let settled = false;
+    let value, error;
+    context.push_thread_default();
+    syncRuns++;
+    try {
+        start().then(v => {
+            settled = true;
+            value = v;
+        }, e => {
+            settled = true;
+            error = {e};
+        });
+        drainJobs();
+        if (!settled)
+            iterateUntil(context, what, () => settled);
+    } finally {
+        syncRuns--;
+        context.pop_thread_default();
+    }
+    if (error)
+        throw error.e;
+    return value;
+}
+
+function iterateUntil(context, what, done) {
+    // A stall is reported once, as the library reports its own: an await on
+    // something of the default main context (setTimeout(), GLib.timeout_add(),
+    // GLib.idle_add()) can never complete here.
+    const stall = GLib.timeout_source_new(STALL_REPORT_MS);
+    stall.set_callback(() => {
+        console.warn(`Smartasync: the synchronous run of ${what} has made no progress for ` +
+            `${STALL_REPORT_MS} ms. If it awaits something of the default main context ` +
+            '(setTimeout(), GLib.timeout_add(), GLib.idle_add()), it can never complete: ' +
+            "nothing iterates that context during a sync run; use the thread-default context's " +
+            'sources, or call it from a running loop');
+        return GLib.SOURCE_REMOVE;
+    });
+    stall.attach(context);
+    try {
+        while (!done()) {
+            context.iteration(true);
+            drainJobs();
+        }
+    } finally {
+        stall.destroy();
+    }
+}
+
+function isThenable(value) {
+    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
+        typeof value.then === 'function';
+}
+
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+
+/**
+ * Wraps a JavaScript function (plain or async) so that it is callable from
+ * anywhere: see the header of this file.
  */
 export function smartasync(func, {name} = {}) {
-    const operation = Smartasync.Operation.new_async(name ?? (func.name || 'js-function'),
+    if (typeof func !== 'function')
+        throw new TypeError(`smartasync() needs a function, not ${func}`);
+    const label = `${name ?? (func.name || 'js-function')}()`;
+    const operation = Smartasync.Operation.new_async(label.slice(0, -2),
         (task, _source, args) => {
             const {self, argv} = recall(args.unpack());
             try {
@@ -97,7 +240,26 @@ export function smartasync(func, {name} = {}) {
         throw error;
     }
 
+    function callAsync(self, argv) {
+        if (syncRuns > 0)
+            return func.apply(self, argv);
+        if (Smartasync.in_async_context()) {
+            const context = GLib.MainContext.get_thread_default();
+            if (context !== null && context !== GLib.MainContext.default()) {
+                throw new Error(`${label} is an async function, and this code is dispatched by ` +
+                    'a loop on a main context other than the default one: GJS runs promise jobs ' +
+                    'only from the default main context, so it could not resume here. Call it ' +
+                    "from the default context's loop, or with no loop running");
+            }
+            return asyncResult(label, func.apply(self, argv));
+        }
+        return runToCompletion(label, () => func.apply(self, argv));
+    }
+
+    const isAsync = func instanceof AsyncFunction;
     const smart = function (...argv) {
+        if (isAsync)
+            return callAsync(this, argv);
         const args = new GLib.Variant('t', remember({self: this, argv}));
         let result;
         try {
@@ -107,7 +269,11 @@ export function smartasync(func, {name} = {}) {
         }
         if (result instanceof Promise)
             return result.then(unwrap, rethrow);
-        return unwrap(result);
+        const value = unwrap(result);
+        // A plain function that returned a Promise is an async one.
+        if (isThenable(value) && !Smartasync.in_async_context())
+            return runToCompletion(label, () => value);
+        return value;
     };
     smart.operation = operation;
     return smart;
@@ -116,8 +282,18 @@ export function smartasync(func, {name} = {}) {
 /**
  * Calls obj[name + '_async'](...args, callback) synchronously on this
  * thread's private context and returns what obj[name + '_finish'] returns.
+ * From code a running loop dispatches it is refused before anything starts.
  */
 export function sync(obj, name, ...args) {
+    if (Smartasync.in_async_context()) {
+        const why = loadedInPromiseJob && inGjsJobLoop()
+            ? `${TOP_LEVEL_AWAIT}. ${STATIC_IMPORT}`
+            : 'this code is dispatched by a running main loop, which the wait would block';
+        throw new GLib.Error(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK,
+            `sync(${obj.constructor?.name ?? 'object'}, '${name}') refused: ${why}. ` +
+            `Use obj.${name}_async() with a callback or Gio._promisify() and await it, or push ` +
+            'Smartasync.Mode.SYNC around the call if the operation does not need this loop.');
+    }
     const waiter = Smartasync.Waiter.new();
     obj[`${name}_async`](...args, (source, result) => waiter.complete(source, result));
     return obj[`${name}_finish`](waiter.wait(null));

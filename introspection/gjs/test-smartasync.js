@@ -278,8 +278,126 @@ function testAwaitAndBatch() {
     check(results.every((r, i) => r === `W${i}`), 'batch of 50 from sync code, results in order');
 }
 
+// An async function run with no loop: GIO awaited through Gio._promisify(),
+// a value awaited, another smart async function awaited.
+function testAsyncFunctionSync() {
+    const path = GLib.build_filenamev([GLib.get_tmp_dir(), 'smartasync-gjs-async']);
+    const file = Gio.File.new_for_path(path);
+    file.replace_contents(new TextEncoder().encode('awaited'), null, false,
+        Gio.FileCreateFlags.NONE, null);
+    Gio._promisify(Gio.File.prototype, 'load_contents_async', 'load_contents_finish');
+    const upper = Smartasync.Operation.new_async('upper', upperAsync);
+
+    const exclaim = smartasync(async text => {
+        await null;
+        return `${text}!`;
+    });
+    const load = smartasync(async function (f) {
+        const [contents] = await f.load_contents_async(null);
+        const shouted = await call(upper, null, new GLib.Variant('s', new TextDecoder().decode(contents)));
+        return exclaim(shouted);
+    });
+    check(load(file) === 'AWAITED!', 'async function, no loop: runs to completion, value returned');
+    file.delete(null);
+
+    const boom = smartasync(async () => {
+        await null;
+        throw new RangeError('after an await');
+    });
+    let thrown = null;
+    try {
+        boom();
+    } catch (e) {
+        thrown = e;
+    }
+    check(thrown instanceof RangeError && thrown.message === 'after an await',
+        'async function, no loop: its exception is thrown');
+    check(!Smartasync.get_private_context().pending(), 'async function, no loop: nothing left ready on the private context');
+}
+
+function testAsyncFunctionLoop() {
+    const later = smartasync(async x => {
+        await null;
+        return {x, inAsync: Smartasync.in_async_context()};
+    });
+    let result = null;
+    let pending = null;
+    inLoop(async () => {
+        pending = later(7);
+        result = await pending;
+    });
+    check(pending instanceof Promise && result.x === 7, 'async function from a running loop: its Promise');
+}
+
+function testAsyncFunctionRefusals() {
+    const fn = smartasync(async function namedAsync() {
+        await null;
+        return 1;
+    });
+
+    // A loop on another context: promise jobs could not run there.
+    const context = new GLib.MainContext();
+    context.push_thread_default();
+    const loop = GLib.MainLoop.new(context, false);
+    let otherContextError = null;
+    const source = GLib.idle_source_new();
+    source.set_callback(() => {
+        try {
+            fn();
+        } catch (e) {
+            otherContextError = e;
+        }
+        loop.quit();
+        return GLib.SOURCE_REMOVE;
+    });
+    source.attach(context);
+    loop.run();
+    context.pop_thread_default();
+    check(otherContextError instanceof Error && otherContextError.message.includes('namedAsync()') &&
+        otherContextError.message.includes('default main context'),
+    'async function from a loop on another context: a clear error, not a hang');
+
+    // Forced sync inside a promise job: GJS runs no other job meanwhile.
+    let inJobError = null;
+    inLoop(async () => {
+        await null;
+        Smartasync.push_mode(Smartasync.Mode.SYNC);
+        try {
+            fn();
+        } catch (e) {
+            inJobError = e;
+        } finally {
+            Smartasync.pop_mode();
+        }
+    });
+    check(inJobError instanceof Error && inJobError.message.includes('namedAsync()') &&
+        inJobError.message.includes('promise job'),
+    'async function run synchronously inside a promise job: a clear error, not a hang');
+}
+
+// The GObject way of constructing: never a crash.
+function testGObjectConstruction() {
+    const op = new Smartasync.Operation({name: 'built'});
+    let error = null;
+    try {
+        op.call_sync(null, null, null);
+    } catch (e) {
+        error = e;
+    }
+    check(error instanceof GLib.Error && error.message.includes('new_async'),
+        'new Smartasync.Operation({name}): calls fail with an error naming the constructors');
+    const batch = new Smartasync.Batch();
+    const upper = Smartasync.Operation.new_async('upper', upperAsync);
+    batch.add(upper, null, new GLib.Variant('s', 'gobject'));
+    batch.wait(null);
+    check(upper.call_finish(batch.get_result(0))[1] === 'GOBJECT', 'new Smartasync.Batch() works');
+    batch.close();
+    check(new Smartasync.Lock().get_executions() === 0, 'new Smartasync.Lock() works');
+}
+
 const tests = [testDetection, testSyncGio, testDispatchPaths, testCOffloadFromJs, testDefaultExecutor, testSugar,
-    testPromisify, testCancellation, testLock, testAwaitAndBatch];
+    testPromisify, testCancellation, testLock, testAwaitAndBatch, testAsyncFunctionSync,
+    testAsyncFunctionLoop, testAsyncFunctionRefusals, testGObjectConstruction];
 for (const test of tests) {
     try {
         test();

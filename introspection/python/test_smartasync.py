@@ -798,5 +798,48 @@ class SeedNames(unittest.TestCase):
         self.assertEqual(got, [threading.get_ident()])
 
 
+class GObjectConstruction(unittest.TestCase):
+    """Built the GObject way (g_object_new()), as PyGObject allows: never a
+    crash, a clear error where a constructor argument is missing."""
+
+    def test_operation_without_implementation(self):
+        op = Smartasync.Operation(name="built")
+        self.assertEqual(op.get_name(), "built")
+        with self.assertRaises(GLib.Error) as caught:
+            op.call_sync(None, None, None)
+        self.assertIn("new_async", caught.exception.message)
+        errors = []
+
+        def start(loop):
+            def done(source, result, *unused):
+                try:
+                    op.call_finish(result)
+                except GLib.Error as error:
+                    errors.append(error)
+                loop.quit()
+
+            op.call_async(None, None, None, done)
+
+        glib_run(start)
+        self.assertIn("new_async", errors[0].message)
+
+    def test_batch_waiter_lock_executor(self):
+        upper = Smartasync.Operation.new_async("upper", upper_async)
+        batch = Smartasync.Batch()
+        batch.add(upper, None, GLib.Variant("s", "gobject"))
+        self.assertTrue(batch.wait(None))
+        self.assertEqual(upper.call_finish(batch.get_result(0))[1], "GOBJECT")
+        batch.close()
+
+        tmp = TempFile(b"waiter")
+        self.addCleanup(tmp.close)
+        waiter = Smartasync.Waiter()
+        tmp.file.load_contents_async(None, waiter.complete)
+        self.assertEqual(tmp.file.load_contents_finish(waiter.wait(None))[1], b"waiter")
+
+        self.assertEqual(Smartasync.Lock().run_once(lambda: "once"), "once")
+        self.assertGreater(Smartasync.Executor().get_max_threads(), 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
