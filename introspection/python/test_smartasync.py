@@ -395,6 +395,38 @@ class CoroutineSync(unittest.TestCase):
         self.assertIn("Smartasync.gio", str(caught.exception))
 
 
+class CoroutineCancel(unittest.TestCase):
+    def tearDown(self):
+        Smartasync.reset()
+
+    def test_cancelled_sync_call_closes_the_coroutine(self):
+        started = threading.Event()
+        gate = threading.Event()
+        closed = []
+
+        @Smartasync.smartasync
+        def blocked():
+            started.set()
+            return gate.wait(GUARD_S)
+
+        @Smartasync.smartasync
+        async def outer():
+            try:
+                return await blocked()
+            finally:
+                closed.append(True)
+
+        cancellable = Gio.Cancellable()
+        canceller = threading.Thread(target=lambda: started.wait(GUARD_S) and cancellable.cancel())
+        canceller.start()
+        with self.assertRaises(GLib.Error) as caught:
+            outer(cancellable=cancellable)
+        canceller.join()
+        gate.set()
+        self.assertTrue(caught.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+        self.assertEqual(closed, [True])
+
+
 class CoroutineGLib(unittest.TestCase):
     """@smartasync on an async def, called from code a GLib loop dispatched."""
 
