@@ -33,6 +33,27 @@ def glib_run(start):
 run_in_loop = glib_run
 
 
+def run_pendings(calls):
+    """Runs calls() from a running GLib loop; it returns the Pendings it
+    made, returned here once all of them completed."""
+    pendings = []
+
+    def start(loop):
+        pendings.extend(calls())
+        left = [len(pendings)]
+
+        def done(pending):
+            left[0] -= 1
+            if left[0] == 0:
+                loop.quit()
+
+        for pending in pendings:
+            pending.add_done_callback(done)
+
+    glib_run(start)
+    return pendings
+
+
 def upper_async(task, source, args, cancellable, *unused):
     """An async implementation in Python: completes on the next iteration of
     the thread-default context."""
@@ -479,20 +500,59 @@ class CoroutineGLib(unittest.TestCase):
             self.assertIsInstance(pending, Smartasync.Pending)
             return await pending * 10
 
-        got = []
-        glib_run(lambda loop: outer(1).add_done_callback(lambda p: (got.append(p.result()),
-                                                                    loop.quit())))
-        self.assertEqual(got, [20])
+        self.assertEqual(run_pendings(lambda: [outer(1)])[0].result(), 20)
 
     def test_exception_through_the_pending(self):
         @Smartasync.smartasync
         async def boom():
             raise ValueError("stepped by the loop")
 
-        got = []
-        glib_run(lambda loop: boom().add_done_callback(lambda p: (got.append(p.exception()),
-                                                                  loop.quit())))
-        self.assertIsInstance(got[0], ValueError)
+        self.assertIsInstance(run_pendings(lambda: [boom()])[0].exception(), ValueError)
+
+
+class CoroutineAwaitsAnotherThread(unittest.TestCase):
+    def test_resumed_on_its_own_thread(self):
+        """A Pending completed by a loop on another thread resumes the
+        coroutine that awaits it on the coroutine's own thread."""
+        made = threading.Event()
+        release = threading.Event()
+        holder = []
+
+        @Smartasync.smartasync
+        def gated():
+            return release.wait(GUARD_S)
+
+        def glib_thread():
+            context = GLib.MainContext.new()
+            context.push_thread_default()
+            loop = GLib.MainLoop.new(context, False)
+
+            def start(*unused):
+                holder.append(gated())
+                holder[0].add_done_callback(lambda p: loop.quit())
+                made.set()
+                return False
+
+            source = GLib.idle_source_new()
+            source.set_callback(start)
+            source.attach(context)
+            loop.run()
+            context.pop_thread_default()
+
+        thread = threading.Thread(target=glib_thread)
+        thread.start()
+        self.assertTrue(made.wait(GUARD_S))
+
+        @Smartasync.smartasync
+        async def awaits_it():
+            release.set()
+            value = await holder[0]
+            return value, threading.get_ident()
+
+        value, resumed_on = awaits_it()
+        thread.join()
+        self.assertTrue(value)
+        self.assertEqual(resumed_on, threading.get_ident())
 
 
 class Asyncio(unittest.TestCase):
@@ -613,9 +673,7 @@ class PendingWait(unittest.TestCase):
         self.assertTrue(caught.exception.matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK))
         self.assertIn("add()", caught.exception.message)
         # The call is not lost: a loop completes it.
-        got = []
-        glib_run(lambda loop: pending.add_done_callback(lambda p: (got.append(p.result()), loop.quit())))
-        self.assertEqual(got, [3])
+        self.assertEqual(run_pendings(lambda: [pending])[0].result(), 3)
 
     def test_wait_from_the_dispatching_loop_refused(self):
         @Smartasync.smartasync
@@ -720,21 +778,12 @@ class SeedNames(unittest.TestCase):
             gate.wait(GUARD_S)
             return name.upper()
 
-        answers = []
-
-        def start(loop):
-            def done(pending):
-                answers.append(pending.result())
-                if len(answers) == 7:
-                    loop.quit()
-
-            for _ in range(5):
-                lock.run_once(load, "a", key="a").add_done_callback(done)
-            for _ in range(2):
-                lock.run_once(load, "b", key="b").add_done_callback(done)
+        def calls():
+            made = [lock.run_once(load, key, key=key) for key in ["a"] * 5 + ["b"] * 2]
             gate.set()
+            return made
 
-        glib_run(start)
+        answers = [pending.result() for pending in run_pendings(calls)]
         self.assertEqual(sorted(runs), ["a", "b"])
         self.assertEqual(sorted(answers), ["A"] * 5 + ["B"] * 2)
         self.assertEqual(lock.get_executions(), 2)
@@ -745,18 +794,7 @@ class SeedNames(unittest.TestCase):
         async def failing():
             raise LookupError("once")
 
-        got = []
-
-        def start(loop):
-            def done(pending):
-                got.append(pending.exception())
-                if len(got) == 3:
-                    loop.quit()
-
-            for _ in range(3):
-                lock.run_once(failing).add_done_callback(done)
-
-        glib_run(start)
+        got = [p.exception() for p in run_pendings(lambda: [lock.run_once(failing) for _ in range(3)])]
         self.assertEqual(len(got), 3)
         self.assertTrue(all(isinstance(e, LookupError) for e in got))
         self.assertEqual(lock.get_executions(), 1)

@@ -313,11 +313,18 @@ class _Runner:
             _state.runner = outer
 
     def _resume_pending(self, pending):
-        self.step(pending._value, pending._exception)
+        if pending._context == self.context:
+            self.step(pending._value, pending._exception)
+        else:  # completed on another context, maybe another thread: step on ours
+            self._step_on_context(pending._value, pending._exception)
 
     def _resume_future(self, future):
-        # An asyncio future completes on its own loop's thread: step from ours.
-        self.context.invoke_full(GLib.PRIORITY_DEFAULT, lambda *unused: self.step() and False)
+        # An asyncio future completes on its own loop's thread: step on ours.
+        self._step_on_context()
+
+    def _step_on_context(self, value=None, exception=None):
+        self.context.invoke_full(GLib.PRIORITY_DEFAULT,
+                                 lambda *unused: self.step(value, exception) and False)
 
     def _finish(self, value, exception):
         self.finished = True
