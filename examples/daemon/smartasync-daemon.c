@@ -138,6 +138,7 @@ typedef struct
   guint                registration_id;
   guint                owner_id;
   gboolean             name_acquired;
+  gboolean             name_lost;      /* to another instance, or never owned */
   guint                sigterm_id;
   guint                sigint_id;
 
@@ -927,8 +928,12 @@ daemon_shutdown (Daemon *daemon,
   daemon->exit_status = exit_status;
   g_debug ("stopping with %u call(s) pending", daemon->n_pending);
 
-  /* No new calls from here on. */
-  g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
+  /* No new calls from here on. A name this instance does not own (lost, or
+   * refused) is not released: GLib 2.74 would still send ReleaseName and warn
+   * "Unexpected reply 3 when releasing name" (not the owner); daemon_free()
+   * drops the ownership record once the connection is closed. */
+  if (!daemon->name_lost)
+    g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
   if (daemon->registration_id != 0)
     g_dbus_connection_unregister_object (daemon->connection, daemon->registration_id);
   daemon->registration_id = 0;
@@ -984,6 +989,7 @@ on_name_lost (GDBusConnection *connection,
   Daemon *daemon = data;
   gboolean replaced = daemon->name_acquired && !g_dbus_connection_is_closed (connection);
 
+  daemon->name_lost = TRUE;
   if (!daemon->name_acquired)
     g_printerr ("smartasync-daemon: %s is owned by another process "
                 "(start with --replace to take it over)\n", name);
@@ -1083,7 +1089,8 @@ daemon_free (Daemon *daemon)
 {
   g_clear_handle_id (&daemon->sigterm_id, g_source_remove);
   g_clear_handle_id (&daemon->sigint_id, g_source_remove);
-  g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
+  if (!daemon->name_lost)
+    g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
 
   if (daemon->connection != NULL)
     {
@@ -1092,8 +1099,10 @@ daemon_free (Daemon *daemon)
         g_dbus_connection_unregister_object (daemon->connection, daemon->registration_id);
       g_dbus_connection_flush_sync (daemon->connection, NULL, NULL);
       g_dbus_connection_close_sync (daemon->connection, NULL, NULL);
-      g_object_unref (daemon->connection);
     }
+  /* On a closed connection, GLib releases nothing. */
+  g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
+  g_clear_object (&daemon->connection);
 
   g_clear_pointer (&daemon->introspection, g_dbus_node_info_unref);
   g_main_loop_unref (daemon->loop);

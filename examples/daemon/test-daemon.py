@@ -23,6 +23,7 @@
 import argparse
 import hashlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -31,14 +32,22 @@ import tempfile
 import time
 import traceback
 
+
+def skip_all(reason):
+    """A missing tool skips the test, as GNOME suites do: TAP's plan with
+    SKIP and exit status 77, with the reason in both."""
+    print("1..0 # SKIP %s" % reason, flush=True)
+    print("test-daemon.py: skipped: %s" % reason, file=sys.stderr, flush=True)
+    sys.exit(77)
+
+
 try:
     import gi
     gi.require_version("GLib", "2.0")
     gi.require_version("Gio", "2.0")
     from gi.repository import GLib, Gio
 except (ImportError, ValueError) as e:
-    print("1..0 # SKIP PyGObject (python3-gi) is missing: %s" % e)
-    sys.exit(0)
+    skip_all("PyGObject (python3-gi) is missing: %s" % e)
 
 BUS_NAME = "org.example.Smartasync1"
 OBJECT_PATH = "/org/example/Smartasync1"
@@ -253,9 +262,13 @@ class Daemon:
         status, elapsed = self.stop(sig)
         t.ok(status == 0, "%s: the daemon exits with status 0 (in %.0f ms)" % (what, ms(elapsed)),
              "exit status %r; log:\n%s" % (status, self.log()))
+        self.check_log(t, "the daemon logged no warning")
+
+    def check_log(self, t, what):
+        """The daemon's output (stdout and stderr) holds no GLib warning or
+        critical (GLib-GIO-WARNING, Smartasync-daemon-CRITICAL, ...)."""
         log = self.log()
-        t.ok("WARNING" not in log and "CRITICAL" not in log,
-             "the daemon logged no warning", log)
+        t.ok("WARNING" not in log and "CRITICAL" not in log, what, log)
 
 
 def spawn_client(address, method, signature, value, count=1):
@@ -515,10 +528,12 @@ def scenario_responsiveness(t, bus, tmpdir):
          "Slow(2000) answers after 2000 ms", slow)
     t.ok(all(results.get("hash%d" % i) == ("ok", (expected,)) for i in range(n_hashes)),
          "the %d Hash calls answer the right SHA-256" % n_hashes, results)
-    t.ok(len(busy) >= 20 and all(r == ("pong",) for r in replies),
+    t.ok(len(busy) >= 5 and all(r == ("pong",) for r in replies),
          "%d Pings answered while the blocking work ran" % len(busy))
-    # A deadlock guard, not a benchmark: a blocked loop would take seconds.
-    t.ok(max(busy) < 500, "no Ping took 500 ms or more (max %.1f ms)" % max(busy))
+    # A deadlock guard, not a benchmark: a loop blocked by the work would
+    # hold a Ping for about the whole Slow(2000); the figures are above.
+    t.ok(max(busy) < 1500 * TIMEOUT_SCALE,
+         "no Ping waited for the blocking work (max %.1f ms)" % max(busy))
 
     c = counters(pinger)
     t.ok(c["offloads"] == n_hashes + 1 and c["executions"] == n_hashes + 1,
@@ -533,28 +548,31 @@ def scenario_disconnect(t, bus, tmpdir):
     if not t.ok(daemon.wait_ready(conn), "the daemon is up", daemon.log()):
         return
 
-    # A client with three Slow(3000) calls pending is killed.
-    client = spawn_client(bus.address, "Slow", "u", "3000", 3)
+    # A client with three Slow(10000) calls (the maximum) pending is killed:
+    # they are counted as cancellations only if the kill ended them.
+    client = spawn_client(bus.address, "Slow", "u", "10000", 3)
     c = counters_until(conn, lambda c: c["pending"] == 3)
-    t.ok(c["pending"] == 3 and c["callers"] == 1, "a client has 3 Slow(3000) calls pending", c)
+    t.ok(c["pending"] == 3 and c["callers"] == 1, "a client has 3 Slow(10000) calls pending", c)
     killed_at = time.monotonic()
     kill_client(client)
     c = counters_until(conn, lambda c: c["cancellations"] == 3)
     cancel_ms = ms(time.monotonic() - killed_at)
-    t.ok(c["cancellations"] == 3 and cancel_ms < 2500,
+    t.ok(c["cancellations"] == 3,
          "killing it cancels its 3 calls, %.0f ms after the kill" % cancel_ms, c)
     t.diag("killed client: its 3 calls cancelled %.0f ms after the kill" % cancel_ms)
     t.ok(c["pending"] == 0 and c["callers"] == 0 and c["errors"] == 0,
          "nothing is left of the client", c)
 
     # A Report shared with a client that is killed goes on for the others.
+    # The client (a new process, slow to start on a loaded machine) starts
+    # the run; this connection joins it at once, one round trip later.
     before = counters(conn)
     results = {}
-    call_async(conn, "Report", variant("(s)", "shared"), results, "mine")
-    counters_until(conn, lambda c: c["pending"] == 1)
     client = spawn_client(bus.address, "Report", "s", "shared")
+    counters_until(conn, lambda c: c["pending"] == 1)
+    call_async(conn, "Report", variant("(s)", "shared"), results, "mine")
     c = counters_until(conn, lambda c: c["pending"] == 2)
-    t.ok(delta(c, before, "coalesced") == 1, "a client joins a running Report", c)
+    t.ok(delta(c, before, "coalesced") == 1, "a caller joins a running Report", c)
     kill_client(client)
     c = counters_until(conn, lambda c: delta(c, before, "cancellations") == 1)
     t.ok(delta(c, before, "cancellations") == 1 and "mine" not in results,
@@ -630,9 +648,11 @@ def scenario_shutdown(t, bus, tmpdir):
         status, _ = second.wait_exit()
         t.ok(status == 1 and "owned by another process" in second.log(),
              "a second instance exits with status 1", (status, second.log()))
+        second.check_log(t, "the refused second instance logged no warning")
         third = Daemon(bus, tmpdir, ["--replace"])
         status, _ = first.wait_exit()
         t.ok(status == 0, "--replace: the first instance exits with status 0", (status, first.log()))
+        first.check_log(t, "--replace: the replaced instance logged no warning")
         t.ok(third.wait_ready(conn) and call(conn, "Ping") == ("pong",),
              "--replace: the new instance answers", third.log())
         third.check_stop(t)
@@ -737,6 +757,10 @@ def main():
     if ARGS.scenario == "client":
         run_client(ARGS)
         return 0
+
+    # GTestDBus aborts the process when it cannot start a bus.
+    if shutil.which("dbus-daemon") is None:
+        skip_all("dbus-daemon not found (Debian package: dbus): the private bus needs it")
 
     t = Tap()
     bus = Bus()
