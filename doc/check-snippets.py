@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # check-snippets.py --examples PROGRAM... --guides PAGE...
-#                   [--pages NAME...] [--optional NAME...]
+#                   [--pages NAME...] [--optional NAME...] [--classes SOURCE...]
 #
 # Every fenced code block of the guides in C, Python or JavaScript must be a
 # verbatim excerpt of one of the example programs (which the 'docs' suite
@@ -13,8 +13,12 @@
 # Every link from a guide to another page ("(name.html)") must point to one
 # of the pages of the reference (--pages, file names of the content pages).
 # Links to --optional pages (maintained by others, not written yet) are
-# skipped while those pages are missing. Prints TAP, one line per block or
-# link.
+# skipped while those pages are missing.
+#
+# The class pages of the reference come from the class doc comments
+# ("/**\n * SmartasyncLock:") of the --classes sources: each of them must
+# carry at least one usage example, a fenced C block, and each block is
+# checked as a guide's is. Prints TAP, one line per block, link or class.
 
 import os
 import re
@@ -36,6 +40,39 @@ def blocks(path):
         line = lines[i]
         if line.lstrip().startswith("```"):
             language = line.lstrip()[3:].strip().lower()
+            start = i + 1
+            i += 1
+            while i < len(lines) and not lines[i].lstrip().startswith("```"):
+                i += 1
+            yield start, language, lines[start:i]
+        i += 1
+
+
+CLASS_RE = re.compile(r"^ \* (Smartasync[A-Z]\w*):\s*$")
+
+
+def class_docs(path):
+    """Yields (class name, first line number, text lines) for each class doc
+    comment of a C source, with the " * " prefixes taken off."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        match = CLASS_RE.match(line)
+        if not match or i == 0 or lines[i - 1].strip() != "/**":
+            continue
+        text = []
+        j = i + 1
+        while j < len(lines) and not lines[j].strip().startswith("*/"):
+            text.append(re.sub(r"^ \*( |$)", "", lines[j]))
+            j += 1
+        yield match.group(1), i + 2, text
+
+
+def blocks_of_lines(lines):
+    i = 0
+    while i < len(lines):
+        if lines[i].lstrip().startswith("```"):
+            language = lines[i].lstrip()[3:].strip().lower()
             start = i + 1
             i += 1
             while i < len(lines) and not lines[i].lstrip().startswith("```"):
@@ -70,7 +107,8 @@ def links(path):
 
 
 def main(argv):
-    lists = {"--examples": [], "--guides": [], "--pages": [], "--optional": []}
+    lists = {"--examples": [], "--guides": [], "--pages": [], "--optional": [],
+             "--classes": []}
     target = None
     for arg in argv:
         if arg in lists:
@@ -108,6 +146,23 @@ def main(argv):
                     results.append((True, f"{name}:{line} links to {page} # SKIP not written yet"))
                 else:
                     results.append((False, f"{name}:{line} links to {page}, which is not a page"))
+
+    for source in lists["--classes"]:
+        name = source.rsplit("/", 1)[-1]
+        for class_name, first, text in class_docs(source):
+            examples_found = 0
+            for line, language, lines in blocks_of_lines(text):
+                if language != "c":
+                    continue
+                examples_found += 1
+                block = normalized(lines)
+                where = [p.rsplit("/", 1)[-1] for p, program in programs.items()
+                         if p.endswith(".c") and found_in(block, program)]
+                what = f"{name}: {class_name}'s example at line {first + line}"
+                results.append((bool(where), f"{what} is in {where[0]}" if where
+                                else f"{what} is not in any example program"))
+            results.append((examples_found > 0,
+                            f"{name}: the {class_name} page has a usage example"))
 
     if not results:
         print("1..0 # SKIP no code blocks")

@@ -50,6 +50,24 @@
  * start (each result reports %SMARTASYNC_ERROR_WOULD_BLOCK, once that loop
  * dispatches it) and its wait fails with %SMARTASYNC_ERROR_WOULD_BLOCK.
  *
+ * ## Example
+ *
+ * Many calls at once from sync code, one wait for all of them, results in
+ * call order.
+ *
+ * ```c
+ * g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
+ *
+ * for (gint32 i = 1; i <= 10; i++)
+ *   smartasync_batch_add (batch, op, NULL, g_variant_new_int32 (i));
+ * if (smartasync_batch_wait (batch, NULL, NULL))
+ *   for (guint i = 0; i < smartasync_batch_get_size (batch); i++)
+ *     sum += smartasync_operation_call_finish_int (op, smartasync_batch_get_result (batch, i),
+ *                                                  NULL);
+ * ```
+ *
+ * (From `doc/examples/classes.c`, which the test suite builds and runs.)
+ *
  * Since: 0.1
  */
 

@@ -42,6 +42,19 @@
  * queued work finish in the background; it never waits, so it is safe from a
  * worker thread itself.
  *
+ * ## Example
+ *
+ * At most two threads for an operation's blocking work, instead of GLib's
+ * shared pool.
+ *
+ * ```c
+ * g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
+ *
+ * smartasync_operation_set_executor (op, executor);
+ * ```
+ *
+ * (From `doc/examples/classes.c`, which the test suite builds and runs.)
+ *
  * Since: 0.1
  */
 

@@ -54,6 +54,22 @@
  * held while user code runs; waiters are detached from a flight before any
  * of them is completed, so callbacks may call the lock again.
  *
+ * ## Example
+ *
+ * One lock for the resource; a caller asking for the same key while a run
+ * is in flight joins it.
+ *
+ * ```c
+ * g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+ *
+ * if (smartasync_lock_run_sync (lock, "report:2026-11", op, NULL,
+ *                               g_variant_new_int32 (21), NULL, &value, &error))
+ *   g_print ("report = %d, %u execution(s)\n", g_value_get_int (&value),
+ *            smartasync_lock_get_executions (lock));
+ * ```
+ *
+ * (From `doc/examples/classes.c`, which the test suite builds and runs.)
+ *
  * Since: 0.1
  */
 

@@ -82,6 +82,23 @@
  * any number of threads at once; every call has its own #GTask, so
  * concurrent calls each get their own result.
  *
+ * ## Example
+ *
+ * Wrapped once, called from a thread without a running loop: the call
+ * returns the result.
+ *
+ * ```c
+ * g_autoptr(SmartasyncOperation) op =
+ *   smartasync_operation_new_blocking ("double", double_it, NULL, NULL);
+ *
+ * result = smartasync_operation_call_sync_int (op, NULL, g_variant_new_int32 (21),
+ *                                              NULL, &error);
+ * g_assert_no_error (error);
+ * g_print ("double (21) = %" G_GSSIZE_FORMAT "\n", result);
+ * ```
+ *
+ * (From `doc/examples/classes.c`, which the test suite builds and runs.)
+ *
  * Since: 0.1
  */
 

@@ -86,6 +86,23 @@
  * A waiter belongs to the thread that created it: it must be waited on, once,
  * by that thread. Its callback may run on any thread.
  *
+ * ## Example
+ *
+ * Any GIO `_async` function, waited for on the thread's private context:
+ * the waiter is the callback's user data.
+ *
+ * ```c
+ * g_autoptr(SmartasyncWaiter) waiter = smartasync_waiter_new ();
+ * g_autoptr(GAsyncResult) res = NULL;
+ *
+ * g_file_load_contents_async (file, NULL, smartasync_waiter_callback, waiter);
+ * res = smartasync_waiter_wait (waiter, NULL, &error);
+ * if (res != NULL)
+ *   g_file_load_contents_finish (file, res, &contents, &length, NULL, &error);
+ * ```
+ *
+ * (From `doc/examples/classes.c`, which the test suite builds and runs.)
+ *
  * Since: 0.1
  */
 
