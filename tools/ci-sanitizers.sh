@@ -129,22 +129,32 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
       fuzz_opts=(-artifact_prefix="$fuzz_dir/artifacts/" -timeout=60 -rss_limit_mb=4096
                  -detect_leaks=1 -print_final_stats=1)
 
-      step "fuzz-api: replaying the corpus ($(ls "$corpus" | wc -l) inputs)"
+      # libFuzzer's progress lines go to log files; a failure shows the end
+      # of its log, and the summary says where the logs are.
+      replay_log=$fuzz_dir/fuzz-replay.log
+      step "fuzz-api: replaying the corpus ($(ls "$corpus" | wc -l) inputs), log in $replay_log"
       t=$(now)
-      "$fuzzer" "${fuzz_opts[@]}" -runs=0 "$corpus"
-      record "fuzz-api corpus replay" $? "$t"
+      "$fuzzer" "${fuzz_opts[@]}" -runs=0 "$corpus" >"$replay_log" 2>&1
+      rc=$?
+      [ $rc -eq 0 ] || tail -n 60 "$replay_log" >&2
+      record "fuzz-api corpus replay (log: $replay_log)" $rc "$t"
 
       if [ "$fuzz_seconds" -gt 0 ]; then
-        step "fuzz-api: fuzzing for $fuzz_seconds s"
+        fuzz_log=$fuzz_dir/fuzz-run.log
+        step "fuzz-api: fuzzing for $fuzz_seconds s, log in $fuzz_log"
         work=$(mktemp -d "${TMPDIR:-/tmp}/smartasync-fuzz.XXXXXX")
         t=$(now)
         # Full stacks for leak reports (GLib has no frame pointers).
         ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0:malloc_context_size=30" \
         "$fuzzer" "${fuzz_opts[@]}" -max_total_time="$fuzz_seconds" -max_len=512 -len_control=0 \
-          "$work" "$corpus"
+          "$work" "$corpus" >"$fuzz_log" 2>&1
         rc=$?
+        [ $rc -eq 0 ] || tail -n 60 "$fuzz_log" >&2
+        # The final stats (-print_final_stats=1): runs, coverage, peak RSS.
+        grep -E "^stat::(number_of_executed_units|peak_rss_mb|new_units_added)" "$fuzz_log" \
+          | sed 's/^/fuzz-api: /' || true
         echo "fuzz-api: $(ls "$work" | wc -l) new inputs in $work"
-        record "fuzz-api ${fuzz_seconds} s" $rc "$t"
+        record "fuzz-api ${fuzz_seconds} s (log: $fuzz_log)" $rc "$t"
         [ $rc -ne 0 ] || rm -rf "$work"
       fi
     fi
@@ -212,6 +222,6 @@ if [ "${WITH_TSAN:-0}" = 1 ]; then
 fi
 
 echo
-echo "=== ci-sanitizers: summary"
+echo "=== ci-sanitizers: summary (build logs: $asan_dir.*.log, $fuzz_dir.*.log; test logs: $asan_dir/meson-logs/)"
 printf '%s\n' "${summary[@]}"
 exit $status
