@@ -929,9 +929,10 @@ daemon_shutdown (Daemon *daemon,
   g_debug ("stopping with %u call(s) pending", daemon->n_pending);
 
   /* No new calls from here on. A name this instance does not own (lost, or
-   * refused) is not released: GLib 2.74 would still send ReleaseName and warn
-   * "Unexpected reply 3 when releasing name" (not the owner); daemon_free()
-   * drops the ownership record once the connection is closed. */
+   * refused) is not given back: GLib 2.74's g_bus_unown_name() still sends
+   * ReleaseName for it and warns ("Unexpected reply 3 when releasing name",
+   * not the owner; or "Error releasing name" once the connection is closed).
+   * Later GLib forgets a lost name; see daemon_free(). */
   if (!daemon->name_lost)
     g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
   if (daemon->registration_id != 0)
@@ -1100,8 +1101,9 @@ daemon_free (Daemon *daemon)
       g_dbus_connection_flush_sync (daemon->connection, NULL, NULL);
       g_dbus_connection_close_sync (daemon->connection, NULL, NULL);
     }
-  /* On a closed connection, GLib releases nothing. */
-  g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
+  /* A lost name's ownership record (GLib's, with a reference to the
+   * connection) is left to the process's exit: unowning it would warn. */
+  daemon->owner_id = 0;
   g_clear_object (&daemon->connection);
 
   g_clear_pointer (&daemon->introspection, g_dbus_node_info_unref);
