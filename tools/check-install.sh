@@ -11,7 +11,9 @@
 #      (found through PKG_CONFIG_PATH in the DESTDIR) with -Wall -Werror, and
 #      runs it against the installed library (LD_LIBRARY_PATH);
 #   3. loads the installed typelib from Python, when introspection was built
-#      and python3-gi is available;
+#      and python3-gi is available, then the installed PyGObject override
+#      (PYTHONPATH as the README's "Install" section says) and the installed
+#      GJS module (imported by its path);
 #   4. runs the installed tests with gnome-desktop-testing-runner when the
 #      build has -Dinstalled_tests=true.
 # Exits non-zero if any step fails. Needs: meson, pkg-config, a C compiler
@@ -165,8 +167,34 @@ print("check-install: typelib OK: Smartasync %d.%d.%d" % (
     Smartasync.get_major_version(), Smartasync.get_minor_version(),
     Smartasync.get_micro_version()))
 ' || fail "loading the installed typelib"
+    # The override, from where it was installed, with the settings the
+    # README's "Install" section gives (PYTHONPATH to the site-packages
+    # directory that holds gi/overrides/Smartasync.py).
+    override=$(find "$destdir" -path '*/gi/overrides/Smartasync.py' | head -n 1)
+    if [ -n "$override" ]; then
+      GI_TYPELIB_PATH=$typelib_dir LD_LIBRARY_PATH=$destdir$libdir \
+      PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") "$python" -c '
+import gi
+gi.require_version("Smartasync", "1.0")
+from gi.repository import Smartasync
+assert callable(Smartasync.smartasync) and callable(Smartasync.sync)
+' || fail "loading the installed PyGObject override"
+      step "PyGObject override OK: ${override#"$destdir"}"
+    fi
   else
     step "typelib installed; python3-gi missing, not loaded"
+  fi
+  # The GJS module, imported by its installed path (the README's line).
+  module=$(find "$destdir" -name smartasync.js -path '*gjs*' | head -n 1)
+  if [ -n "$module" ] && command -v gjs >/dev/null; then
+    cat >"$tmp/import.js" <<JS
+import {call, smartasync, sync} from 'file://$module';
+if (typeof call !== 'function' || typeof smartasync !== 'function' || typeof sync !== 'function')
+    throw new Error('smartasync.js lacks call, smartasync or sync');
+JS
+    GI_TYPELIB_PATH=$typelib_dir LD_LIBRARY_PATH=$destdir$libdir gjs -m "$tmp/import.js" \
+      || fail "importing the installed GJS module"
+    step "GJS module OK: ${module#"$destdir"}"
   fi
 fi
 
