@@ -52,6 +52,7 @@ struct _SmartasyncWait
   gint                   tracked_at_start;
   gint                   completed;          /* atomic */
   gint                   dropped;            /* atomic: the watched task died uncompleted */
+  gint                   context_held;       /* atomic: the wait holds a reference to context */
   guint                  flags : 2;
   guint                  waited : 1;
   guint                  ended : 1;

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "smartasync-context-private.h"
 #include "smartasync-debug-private.h"
 #include "smartasync-error.h"
@@ -32,6 +34,20 @@ default_stall_report_ms (void)
   return (guint) ms;
 }
 
+/* Every synchronous call makes a wait, and most free it on the same thread:
+ * each thread keeps the last one freed there for its next wait, which
+ * saves an allocation and a free per call. */
+static GPrivate spare_wait = G_PRIVATE_INIT (g_free);
+
+static void
+wait_free (SmartasyncWait *self)
+{
+  if (g_private_get (&spare_wait) == NULL)
+    g_private_set (&spare_wait, self);
+  else
+    g_free (self);
+}
+
 static const char *
 wait_name (SmartasyncWait *self)
 {
@@ -42,7 +58,15 @@ wait_name (SmartasyncWait *self)
 static SmartasyncWait *
 wait_alloc (void)
 {
-  SmartasyncWait *self = g_new0 (SmartasyncWait, 1);
+  SmartasyncWait *self = g_private_get (&spare_wait);
+
+  if (self != NULL)
+    {
+      g_private_set (&spare_wait, NULL);
+      memset (self, 0, sizeof *self);
+    }
+  else
+    self = g_new0 (SmartasyncWait, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   g_atomic_ref_count_inc (&self->ref_count);
@@ -53,8 +77,9 @@ wait_alloc (void)
 static void
 wait_push (SmartasyncWait *self)
 {
-  self->below = g_main_context_get_thread_default ();
-  self->context = g_main_context_ref (_smartasync_thread_state_enter_wait (self->state));
+  if (self->flags & SMARTASYNC_WAIT_PASS_THROUGH)
+    self->below = g_main_context_get_thread_default ();
+  self->context = _smartasync_thread_state_enter_wait (self->state);
   g_main_context_push_thread_default (self->context);
   self->tracked_at_start = _smartasync_thread_state_get_tracked (self->state);
 }
@@ -125,7 +150,7 @@ _smartasync_wait_new (const char           *name,
 
   if (!_smartasync_wait_init (self, name, flags, error))
     {
-      g_free (self);
+      wait_free (self);
       return NULL;
     }
 
@@ -182,7 +207,7 @@ release_if_never_completed (gpointer  data,
   /* The task died without calling back: the wait can stop, and nothing
    * else will drop the reference its pending completion owned. */
   g_atomic_int_set (&self->dropped, TRUE);
-  if (self->context != NULL)
+  if (g_atomic_int_get (&self->context_held))
     g_main_context_wakeup (self->context);
   settle_orphan (self);
   _smartasync_wait_unref (self);
@@ -193,7 +218,23 @@ _smartasync_wait_clear (SmartasyncWait *self)
 {
   g_clear_object (&self->task);
   g_clear_object (&self->result);
-  g_clear_pointer (&self->context, g_main_context_unref);
+  if (self->context_held)
+    g_main_context_unref (self->context);
+  self->context = NULL;
+}
+
+/* A wait that completes during its first iteration, on its own thread (most
+ * do), needs no reference to its context: nobody else touches it. One that
+ * blocks, or watches its task, may be woken from another thread, at any
+ * time: from then on it holds one, and says so to the threads that wake it. */
+static void
+hold_context (SmartasyncWait *self)
+{
+  if (self->context_held)
+    return;
+
+  g_main_context_ref (self->context);
+  g_atomic_int_set (&self->context_held, TRUE);
 }
 
 void
@@ -203,7 +244,7 @@ _smartasync_wait_unref (SmartasyncWait *self)
     return;
 
   _smartasync_wait_clear (self);
-  g_free (self);
+  wait_free (self);
 }
 
 /*< private >
@@ -212,14 +253,17 @@ _smartasync_wait_unref (SmartasyncWait *self)
  * Hands the operation's result to the wait. Returns %FALSE (with a critical)
  * if it already had one.
  */
-gboolean
-_smartasync_wait_complete (SmartasyncWait *self,
-                           GAsyncResult   *result)
+static gboolean
+complete (SmartasyncWait *self,
+          GAsyncResult   *result)
 {
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
   g_return_val_if_fail (self->result == NULL, FALSE);
 
-  self->result = g_object_ref (result);
+  /* The task the wait holds is the result: its reference changes hands. */
+  if (self->task != NULL && result == (GAsyncResult *) self->task && !self->start.pending)
+    self->result = (GAsyncResult *) g_steal_pointer (&self->task);
+  else
+    self->result = g_object_ref (result);
   /* Set before looking for a give-up, which sets its mark before looking at
    * this: one of the two sees the other. */
   g_atomic_int_set (&self->completed, TRUE);
@@ -232,10 +276,20 @@ _smartasync_wait_complete (SmartasyncWait *self,
   /* An operation may complete from another thread; the waiting thread
    * sleeps in poll() and must be woken. On the owner thread, the iteration
    * that dispatched us returns by itself. */
-  if (self->context != NULL && !_smartasync_thread_state_is_current (self->state))
+  if (g_atomic_int_get (&self->context_held) &&
+      !_smartasync_thread_state_is_current (self->state))
     g_main_context_wakeup (self->context);
 
   return TRUE;
+}
+
+gboolean
+_smartasync_wait_complete (SmartasyncWait *self,
+                           GAsyncResult   *result)
+{
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
+
+  return complete (self, result);
 }
 
 /*< private >
@@ -249,7 +303,7 @@ _smartasync_wait_callback (GObject      *source_object,
                            GAsyncResult *result,
                            gpointer      wait)
 {
-  if (_smartasync_wait_complete (wait, result))
+  if (complete (wait, result))
     _smartasync_wait_unref (wait);
 }
 
@@ -274,6 +328,7 @@ release_task (SmartasyncWait *self)
   task = g_steal_pointer (&self->task);
   if (task != NULL && !g_atomic_int_get (&self->completed))
     {
+      hold_context (self);
       self->watching_task = TRUE;
       g_object_weak_ref (G_OBJECT (task), release_if_never_completed, self);
     }
@@ -339,6 +394,41 @@ is_done (SmartasyncWait         *self,
   return done != NULL ? done (data) : own_completion_done (self);
 }
 
+/* One non-blocking iteration of the private context, which the wait owns
+ * (pushing it acquired it): the steps of g_main_context_iteration() without
+ * acquiring and releasing the context, and without a poll() when nothing
+ * but the context's own wake-up descriptor could be polled (a later
+ * blocking poll reports a wake-up just as well). Most waits complete here. */
+#define DISPATCH_FDS 8
+
+static gboolean
+dispatch_ready (GMainContext *context)
+{
+  GPollFD fds[DISPATCH_FDS];
+  gint priority;
+  gint timeout;
+  gint n_fds;
+
+  g_main_context_prepare (context, &priority);
+  n_fds = g_main_context_query (context, priority, &timeout, fds, DISPATCH_FDS);
+  if (G_UNLIKELY (n_fds > DISPATCH_FDS))
+    {
+      /* Prepared but not dispatched: the next iteration starts over. */
+      return g_main_context_iteration (context, FALSE);
+    }
+
+  if (n_fds > 1)
+    g_poll (fds, n_fds, 0);
+  else if (n_fds == 1)
+    fds[0].revents = 0;
+
+  if (!g_main_context_check (context, priority, fds, n_fds))
+    return FALSE;
+
+  g_main_context_dispatch (context);
+  return TRUE;
+}
+
 /* The one loop that iterates a private context: until a posted start has
  * run, and until @done (the wait's own completion when %NULL) or
  * @cancellable. The first iteration does not block, so that a task handed
@@ -354,13 +444,14 @@ iterate_until (SmartasyncWait         *self,
   if (!self->start.pending && is_done (self, done, data))
     return;
 
-  g_main_context_iteration (self->context, FALSE);
+  dispatch_ready (self->context);
   release_task (self);
   if (!self->start.pending &&
       (is_done (self, done, data) || g_cancellable_is_cancelled (cancellable)))
     return;
 
   /* Cancelling from another thread must wake the blocked iteration. */
+  hold_context (self);
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
                                      self->context, NULL);
