@@ -124,6 +124,8 @@ smartasync_batch_constructed (GObject *object)
 
   self->refused = !_smartasync_wait_init (&self->wait, "SmartasyncBatch",
                                           SMARTASYNC_WAIT_DEFAULT, NULL);
+  if (!self->refused)
+    _smartasync_wait_open_scope (&self->wait);
 }
 
 static void

@@ -32,7 +32,15 @@ gboolean               _smartasync_sync_wait_would_block     (SmartasyncThreadSt
 gboolean               _smartasync_context_is_private        (GMainContext          *context);
 
 /* Waits running on a thread, and the library tasks they must drain. */
-GMainContext          *_smartasync_thread_state_enter_wait   (SmartasyncThreadState *state);
+GMainContext          *_smartasync_thread_state_enter_wait   (SmartasyncThreadState *state,
+                                                              gboolean              *in_scope);
+gpointer               _smartasync_thread_state_take_spare   (SmartasyncThreadState *state,
+                                                              gsize                  size);
+void                   _smartasync_thread_state_put_spare    (SmartasyncThreadState *state,
+                                                              gpointer               block);
+guint                  _smartasync_thread_state_open_scope   (SmartasyncThreadState *state);
+void                   _smartasync_thread_state_close_scope  (SmartasyncThreadState *state,
+                                                              guint                  outer);
 void                   _smartasync_thread_state_leave_wait   (SmartasyncThreadState *state);
 guint                  _smartasync_thread_state_get_wait_depth (SmartasyncThreadState *state);
 gint                   _smartasync_thread_state_get_tracked  (SmartasyncThreadState *state);

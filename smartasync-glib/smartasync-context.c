@@ -57,6 +57,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "smartasync-context-private.h"
 #include "smartasync-debug-private.h"
 
@@ -67,6 +69,8 @@ struct _SmartasyncThreadState
   SmartasyncOrphans *orphans;          /* of private_context, when the library made it */
   SmartasyncStart   *starts;           /* posted, not yet run; innermost first */
   guint              wait_depth;       /* waits running on this thread */
+  guint              scope_depth;      /* wait_depth of the innermost scope, 0 if none */
+  gpointer           spare;            /* a wait record kept for the next wait */
   gint               tracked_pending;  /* atomic: library tasks pending on private_context */
   GArray            *modes;            /* SmartasyncMode stack, NULL when empty */
 };
@@ -227,6 +231,7 @@ smartasync_thread_state_free (gpointer data)
 
   drop_private_context (state);
   g_clear_pointer (&state->modes, g_array_unref);
+  g_free (state->spare);
   g_free (state);
 }
 
@@ -379,16 +384,83 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
 
 /*< private >
  * _smartasync_thread_state_enter_wait:
+ * @in_scope: (out): whether the wait starts directly inside a scope (see
+ *   _smartasync_thread_state_open_scope())
  *
  * Counts a wait starting on the thread.
  *
  * Returns: (transfer none): the private context it waits on
  */
 GMainContext *
-_smartasync_thread_state_enter_wait (SmartasyncThreadState *state)
+_smartasync_thread_state_enter_wait (SmartasyncThreadState *state,
+                                     gboolean              *in_scope)
 {
+  *in_scope = state->wait_depth > 0 && state->wait_depth == state->scope_depth;
   state->wait_depth++;
   return _smartasync_thread_state_get_context (state);
+}
+
+/*< private >
+ * _smartasync_thread_state_take_spare:
+ *
+ * Every synchronous call makes a wait record, and most free it on their
+ * own thread: each thread keeps the last one freed there (plain memory of
+ * @size bytes, zeroed here) for its next wait, which saves an allocation
+ * and a free per call.
+ *
+ * Returns: (transfer full): a zeroed block of @size bytes
+ */
+gpointer
+_smartasync_thread_state_take_spare (SmartasyncThreadState *state,
+                                     gsize                  size)
+{
+  gpointer spare = g_steal_pointer (&state->spare);
+
+  if (spare == NULL)
+    return g_malloc0 (size);
+
+  memset (spare, 0, size);
+  return spare;
+}
+
+/*< private >
+ * _smartasync_thread_state_put_spare:
+ *
+ * Keeps @block (from _smartasync_thread_state_take_spare()) for the next
+ * wait of the calling thread, or frees it. Any thread may call it.
+ */
+void
+_smartasync_thread_state_put_spare (SmartasyncThreadState *state,
+                                    gpointer               block)
+{
+  if (g_private_get (&thread_state_key) == state && state->spare == NULL)
+    state->spare = block;
+  else
+    g_free (block);
+}
+
+/*< private >
+ * _smartasync_thread_state_open_scope:
+ *
+ * Makes the innermost wait running on the thread a scope: the waits that
+ * start directly inside it find the private context pushed already.
+ *
+ * Returns: the scope it was in, for _smartasync_thread_state_close_scope()
+ */
+guint
+_smartasync_thread_state_open_scope (SmartasyncThreadState *state)
+{
+  guint outer = state->scope_depth;
+
+  state->scope_depth = state->wait_depth;
+  return outer;
+}
+
+void
+_smartasync_thread_state_close_scope (SmartasyncThreadState *state,
+                                      guint                  outer)
+{
+  state->scope_depth = outer;
 }
 
 void

@@ -53,7 +53,10 @@ struct _SmartasyncWait
   gint                   completed;          /* atomic */
   gint                   dropped;            /* atomic: the watched task died uncompleted */
   gint                   context_held;       /* atomic: the wait holds a reference to context */
+  guint                  outer_scope;        /* when the wait is a scope */
   guint                  flags : 2;
+  guint                  scoped : 1;         /* runs in a scope: the scope pushed context */
+  guint                  is_scope : 1;
   guint                  waited : 1;
   guint                  ended : 1;
   guint                  watching_task : 1;
@@ -68,6 +71,7 @@ gboolean        _smartasync_wait_init              (SmartasyncWait          *sel
                                                     GError                 **error);
 void            _smartasync_wait_set_stall_report  (SmartasyncWait          *self,
                                                     guint                    timeout_ms);
+void            _smartasync_wait_open_scope        (SmartasyncWait          *self);
 void            _smartasync_wait_clear             (SmartasyncWait          *self);
 void            _smartasync_wait_unref             (SmartasyncWait          *self);
 gboolean        _smartasync_wait_complete          (SmartasyncWait          *self,

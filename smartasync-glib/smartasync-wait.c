@@ -5,8 +5,6 @@
 
 #include "config.h"
 
-#include <string.h>
-
 #include "smartasync-context-private.h"
 #include "smartasync-debug-private.h"
 #include "smartasync-error.h"
@@ -34,18 +32,10 @@ default_stall_report_ms (void)
   return (guint) ms;
 }
 
-/* Every synchronous call makes a wait, and most free it on the same thread:
- * each thread keeps the last one freed there for its next wait, which
- * saves an allocation and a free per call. */
-static GPrivate spare_wait = G_PRIVATE_INIT (g_free);
-
 static void
 wait_free (SmartasyncWait *self)
 {
-  if (g_private_get (&spare_wait) == NULL)
-    g_private_set (&spare_wait, self);
-  else
-    g_free (self);
+  _smartasync_thread_state_put_spare (self->state, self);
 }
 
 static const char *
@@ -56,32 +46,37 @@ wait_name (SmartasyncWait *self)
 
 /* With the two references that _smartasync_wait_new() describes. */
 static SmartasyncWait *
-wait_alloc (void)
+wait_alloc (SmartasyncThreadState *state)
 {
-  SmartasyncWait *self = g_private_get (&spare_wait);
+  SmartasyncWait *self = _smartasync_thread_state_take_spare (state, sizeof (SmartasyncWait));
 
-  if (self != NULL)
-    {
-      g_private_set (&spare_wait, NULL);
-      memset (self, 0, sizeof *self);
-    }
-  else
-    self = g_new0 (SmartasyncWait, 1);
-
-  g_atomic_ref_count_init (&self->ref_count);
-  g_atomic_ref_count_inc (&self->ref_count);
+  /* Not shared yet: no atomic operation needed (two of them would cost a
+   * twentieth of a call). */
+  self->ref_count = 2;
+  self->state = state;
   return self;
 }
 
-/* Pushes the private context of the wait's thread. */
+/* Pushes the private context of the wait's thread. A wait made directly in
+ * a scope (not from code that the scope's context dispatches) finds it
+ * pushed already, and leaves it pushed. */
 static void
 wait_push (SmartasyncWait *self)
 {
+  gboolean in_scope;
+
+  self->context = _smartasync_thread_state_enter_wait (self->state, &in_scope);
+  self->tracked_at_start = _smartasync_thread_state_get_tracked (self->state);
+  if (G_UNLIKELY (in_scope) && g_main_current_source () == NULL &&
+      g_main_context_get_thread_default () == self->context)
+    {
+      self->scoped = TRUE;
+      return;
+    }
+
   if (self->flags & SMARTASYNC_WAIT_PASS_THROUGH)
     self->below = g_main_context_get_thread_default ();
-  self->context = _smartasync_thread_state_enter_wait (self->state);
   g_main_context_push_thread_default (self->context);
-  self->tracked_at_start = _smartasync_thread_state_get_tracked (self->state);
 }
 
 /*< private >
@@ -106,7 +101,8 @@ _smartasync_wait_init (SmartasyncWait       *self,
                        SmartasyncWaitFlags   flags,
                        GError              **error)
 {
-  self->state = _smartasync_thread_state ();
+  if (self->state == NULL)
+    self->state = _smartasync_thread_state ();
   self->name = name;
   self->flags = flags;
   self->stall_report_ms = default_stall_report_ms ();
@@ -146,7 +142,7 @@ _smartasync_wait_new (const char           *name,
                       SmartasyncWaitFlags   flags,
                       GError              **error)
 {
-  SmartasyncWait *self = wait_alloc ();
+  SmartasyncWait *self = wait_alloc (_smartasync_thread_state ());
 
   if (!_smartasync_wait_init (self, name, flags, error))
     {
@@ -585,9 +581,29 @@ restore_thread_default (SmartasyncWait *self,
 static void
 pop_context (SmartasyncWait *self)
 {
-  if (restore_thread_default (self, self->context))
+  if (self->is_scope)
+    _smartasync_thread_state_close_scope (self->state, self->outer_scope);
+  if (restore_thread_default (self, self->context) && !self->scoped)
     g_main_context_pop_thread_default (self->context);
   _smartasync_thread_state_leave_wait (self->state);
+}
+
+/*< private >
+ * _smartasync_wait_open_scope:
+ * @self: a wait that was not refused, ended with _smartasync_wait_end()
+ *
+ * Makes the wait a scope (SmartasyncBatch): synchronous waits made directly
+ * inside it, until it ends, find the private context pushed and leave it
+ * pushed, and leave what they did not dispatch to the scope, which
+ * dispatches it or retires the context when it ends.
+ */
+void
+_smartasync_wait_open_scope (SmartasyncWait *self)
+{
+  g_return_if_fail (self->context != NULL && !self->is_scope);
+
+  self->is_scope = TRUE;
+  self->outer_scope = _smartasync_thread_state_open_scope (self->state);
 }
 
 /*< private >
@@ -636,9 +652,10 @@ _smartasync_wait_end (SmartasyncWait *self,
   release_task (self);
   /* The wait's cancellable gets the caller out of these too: a nested call
    * that never completes must not hold the outer wait forever. */
-  iterate_until (self, cancellable, tracked_tasks_done, self);
+  if (!tracked_tasks_done (self))
+    iterate_until (self, cancellable, tracked_tasks_done, self);
   disarm_stall_report (self);
-  left = dispatch_ready_leftovers (self);
+  left = !self->scoped && dispatch_ready_leftovers (self);
   pop_context (self);
   if (G_UNLIKELY (left))
     retire_if_left (self);
@@ -702,9 +719,10 @@ pass_through (SmartasyncWait  *self,
               GCancellable    *cancellable,
               GError         **error)
 {
-  g_main_context_pop_thread_default (self->context);
+  if (!self->scoped)
+    g_main_context_pop_thread_default (self->context);
   self->start_func (self->task, self->start_data);
-  restore_thread_default (self, self->below);
+  restore_thread_default (self, self->scoped ? self->context : self->below);
 
   while (!g_atomic_int_get (&self->completed) &&
          g_main_context_iteration (self->context, FALSE))

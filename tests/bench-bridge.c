@@ -69,6 +69,7 @@ typedef enum
   CASE_REUSED_NO_POLL,
   CASE_GTASK_FLOOR,
   CASE_SYNC_ASYNC,
+  CASE_SCOPED_SYNC_ASYNC,
   CASE_DIRECT,
   CASE_THREAD_SYNC,
   CASE_SYNC_BLOCKING,
@@ -358,6 +359,26 @@ run_sync_async (const Case *c,
     bench_check (&fx->failures,
                  smartasync_operation_call_sync_boolean (fx->op_async, NULL, NULL, NULL, NULL));
   return bench_now_ns () - start;
+}
+
+/* The loop-reuse pattern: many synchronous calls in one scope (a batch),
+ * which keeps the private context pushed across them. */
+static gint64
+run_scoped_sync_async (const Case *c,
+                       Fixture    *fx,
+                       guint       n)
+{
+  SmartasyncBatch *scope = smartasync_batch_new ();
+  gint64 start = bench_now_ns ();
+  gint64 elapsed;
+
+  for (guint i = 0; i < n; i++)
+    bench_check (&fx->failures,
+                 smartasync_operation_call_sync_boolean (fx->op_async, NULL, NULL, NULL, NULL));
+  elapsed = bench_now_ns () - start;
+  smartasync_batch_close (scope);
+  g_object_unref (scope);
+  return elapsed;
 }
 
 /* 3. Sync context, blocking implementation */
@@ -669,6 +690,9 @@ static const Case cases[N_CASES] = {
                         FALSE, 100000,
                         { CASE_NEW_CONTEXT, CASE_REUSED_CONTEXT, CASE_REUSED_NO_POLL,
                           CASE_GTASK_FLOOR } },
+  [CASE_SCOPED_SYNC_ASYNC] = { S_SYNC_A, "call_sync_boolean in a scope (batch)",
+                               run_scoped_sync_async, NULL, FALSE, 100000,
+                               { CASE_GTASK_FLOOR, CASE_SYNC_ASYNC } },
 
   [CASE_DIRECT] = { S_SYNC_B, "direct C call", run_direct, NULL,
                     FALSE, 4000000, { 0 } },
@@ -842,10 +866,17 @@ main (int    argc,
           bench_table_ratio (table, CASE_SYNC_ASYNC, CASE_REUSED_NO_POLL),
           bench_table_ratio (table, CASE_SYNC_ASYNC, CASE_GTASK_FLOOR),
           bench_table_get_median (table, CASE_GTASK_FLOOR));
+  printf ("Sync wait in a scope (a batch keeping the private context pushed): %.2fx the "
+          "floor, which pushes and pops its context per call\n",
+          bench_table_ratio (table, CASE_SCOPED_SYNC_ASYNC, CASE_GTASK_FLOOR));
 
   json = bench_json_begin (quick);
   bench_json_target (json, "target_sync_wait_ns",
                      bench_table_get_median (table, CASE_SYNC_ASYNC), SYNC_WAIT_TARGET_NS);
+  bench_json_number (json, "sync_wait_over_floor",
+                     bench_table_ratio (table, CASE_SYNC_ASYNC, CASE_GTASK_FLOOR));
+  bench_json_number (json, "scoped_sync_wait_over_floor",
+                     bench_table_ratio (table, CASE_SCOPED_SYNC_ASYNC, CASE_GTASK_FLOOR));
   bench_json_table (json, "rows", table);
 
   fixture_clear (&fx);
