@@ -401,6 +401,64 @@ test_batch_nested_call_drained (void)
   g_cond_clear (&nested.cond);
 }
 
+/* A batch is a scope for many synchronous calls: they reuse its pushed
+ * private context, and what one of them leaves behind belongs to the scope,
+ * which retires the context when it closes. */
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+leave_timeout (GTask        *task,
+               gpointer      source,
+               GVariant     *args,
+               GCancellable *cancellable,
+               gpointer      user_data)
+{
+  GSource *timeout = g_timeout_source_new_seconds (3600);
+
+  g_source_set_callback (timeout, set_flag, user_data, NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+  g_source_unref (timeout);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+test_batch_scope_for_sync_calls (void)
+{
+  gboolean fired = FALSE;
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(SmartasyncOperation) leaver =
+    smartasync_operation_new_async ("leaver", leave_timeout, &fired, NULL);
+  g_autoptr(SmartasyncBatch) scope = smartasync_batch_new ();
+  GMainContext *context = g_main_context_ref (smartasync_get_private_context ());
+
+  g_assert_true (g_main_context_get_thread_default () == context);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *up =
+        smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("s"), NULL, NULL);
+
+      g_assert_cmpstr (up, ==, "S");
+      g_assert_true (g_main_context_get_thread_default () == context);
+    }
+
+  /* Left inside the scope: the context stays until the scope closes. */
+  g_assert_true (smartasync_operation_call_sync_boolean (leaver, NULL, NULL, NULL, NULL));
+  g_assert_true (g_main_context_get_thread_default () == context);
+  g_assert_true (smartasync_get_private_context () == context);
+
+  smartasync_batch_close (scope);
+  g_assert_null (g_main_context_get_thread_default ());
+  g_assert_true (smartasync_get_private_context () != context);
+  g_main_context_unref (context);
+  g_assert_false (fired);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -416,6 +474,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/batch/worker-reuses-private-context", test_worker_reuses_private_context);
   g_test_add_func ("/smartasync/batch/refused-in-loop", test_batch_refused_in_loop);
   g_test_add_func ("/smartasync/batch/nested-call-drained", test_batch_nested_call_drained);
+  g_test_add_func ("/smartasync/batch/scope-for-sync-calls", test_batch_scope_for_sync_calls);
 
   ret = g_test_run ();
   smartasync_reset ();
