@@ -28,7 +28,13 @@
  * answer the callers, wait for the workers to drop their last references,
  * and exit with status 0, having freed everything.
  *
+ * For tests, --hold keeps every Slow call and Report computation going
+ * after its time is up, until the daemon receives SIGUSR1: a test can then
+ * see, through GetCounters, every request it sent arrive and join before
+ * any of them is answered, however slowly a loaded machine runs it.
+ *
  * Usage: smartasync-daemon [--address=ADDRESS] [--replace] [--threads=N] [--report-ms=MS]
+ *                          [--hold]
  */
 
 #include <locale.h>
@@ -141,6 +147,7 @@ typedef struct
   gboolean             name_lost;      /* to another instance, or never owned */
   guint                sigterm_id;
   guint                sigint_id;
+  guint                sigusr1_id;
 
   SmartasyncExecutor  *executor;
   SmartasyncOperation *hash_op;
@@ -149,6 +156,9 @@ typedef struct
   SmartasyncOperation *report_op;
   SmartasyncLock      *report_lock;
   guint                report_ms;
+  gboolean             hold;       /* --hold: work ends on SIGUSR1 only */
+  gint                 releases;   /* atomic: SIGUSR1s received */
+  GQueue               held_reports; /* main thread: Computations done, held */
 
   GThread             *main_thread;
   GHashTable          *callers;   /* unique name -> Caller, while it has calls */
@@ -167,6 +177,16 @@ typedef struct
 static void daemon_drain    (Daemon *daemon);
 static void daemon_shutdown (Daemon *daemon,
                              int     exit_status);
+
+/* With --hold, work goes on until a SIGUSR1 arrives after it started:
+ * @releases_at_start is daemon->releases read before it was counted as an
+ * execution. */
+static gboolean
+work_held (Daemon *daemon,
+           gint    releases_at_start)
+{
+  return daemon->hold && g_atomic_int_get (&daemon->releases) == releases_at_start;
+}
 
 /* Operations, the lock and the executor may lose their last reference on a
  * worker thread, after the call they served has been answered: exit waits
@@ -465,15 +485,19 @@ slow_impl (GTask        *task,
   gint64 end;
   guint32 ms;
 
-  count_blocking_run (user_data);
+  Daemon *daemon = user_data;
+  gint releases = g_atomic_int_get (&daemon->releases);
+
+  count_blocking_run (daemon);
   g_variant_get (args, "(u)", &ms);
   end = start + (gint64) ms * 1000;
 
-  for (gint64 now = start; now < end; now = g_get_monotonic_time ())
+  for (gint64 now = start; now < end || work_held (daemon, releases);
+       now = g_get_monotonic_time ())
     {
       if (g_task_return_error_if_cancelled (task))
         return;
-      g_usleep (MIN (end - now, SLOW_NAP_MS * 1000));
+      g_usleep (now < end ? MIN (end - now, SLOW_NAP_MS * 1000) : SLOW_NAP_MS * 1000);
     }
 
   g_task_return_int (task, (g_get_monotonic_time () - start) / 1000);
@@ -550,20 +574,27 @@ read_impl (GTask        *task,
 
 typedef struct
 {
+  Daemon  *daemon;
   GTask   *task;
-  GSource *timer;
+  GSource *timer;      /* NULL once held (--hold) */
+  gint     releases;   /* daemon->releases when it started */
   GSource *cancelled;
   char    *report;
 } Computation;
 
 /* Whichever source fires first destroys both, so that the other can never
- * run with freed data. */
+ * run with freed data; a held computation leaves the held queue. */
 static void
 computation_finish (Computation *comp)
 {
-  g_source_destroy (comp->timer);
+  if (comp->timer != NULL)
+    {
+      g_source_destroy (comp->timer);
+      g_source_unref (comp->timer);
+    }
+  else
+    g_queue_remove (&comp->daemon->held_reports, comp);
   g_source_destroy (comp->cancelled);
-  g_source_unref (comp->timer);
   g_source_unref (comp->cancelled);
 
   /* Through the lock, results travel as GValues: each caller gets a copy. */
@@ -584,7 +615,16 @@ computation_finish (Computation *comp)
 static gboolean
 computation_done (gpointer data)
 {
-  computation_finish (data);
+  Computation *comp = data;
+
+  if (work_held (comp->daemon, comp->releases))
+    {
+      /* Destroyed by returning G_SOURCE_REMOVE. */
+      g_clear_pointer (&comp->timer, g_source_unref);
+      g_queue_push_tail (&comp->daemon->held_reports, comp);
+      return G_SOURCE_REMOVE;
+    }
+  computation_finish (comp);
   return G_SOURCE_REMOVE;
 }
 
@@ -623,10 +663,12 @@ report_impl (GTask        *task,
   const char *key;
   guint number;
 
+  comp->releases = g_atomic_int_get (&daemon->releases);
   g_atomic_int_inc (&daemon->counters.executions);
   number = (guint) g_atomic_int_add (&daemon->counters.report_runs, 1) + 1;
   g_variant_get (args, "(&s)", &key);
 
+  comp->daemon = daemon;
   comp->task = g_object_ref (task);
   comp->report = g_strdup_printf ("report “%s”, computation #%u", key, number);
   comp->timer = attach_source (g_timeout_source_new (daemon->report_ms), computation_done, comp);
@@ -957,6 +999,20 @@ on_stop_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --hold: lets the held work end, the Slow calls on their workers and the
+ * computations here. */
+static gboolean
+on_release_signal (gpointer data)
+{
+  Daemon *daemon = data;
+
+  g_atomic_int_inc (&daemon->releases);
+  g_debug ("released %u held report(s)", g_queue_get_length (&daemon->held_reports));
+  while (!g_queue_is_empty (&daemon->held_reports))
+    computation_finish (g_queue_peek_head (&daemon->held_reports));
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 on_connection_closed (GDBusConnection *connection,
                       gboolean         remote_peer_vanished,
@@ -998,8 +1054,9 @@ on_name_lost (GDBusConnection *connection,
 }
 
 static Daemon *
-daemon_new (guint threads,
-            guint report_ms)
+daemon_new (guint    threads,
+            guint    report_ms,
+            gboolean hold)
 {
   Daemon *daemon = g_new0 (Daemon, 1);
 
@@ -1007,6 +1064,8 @@ daemon_new (guint threads,
   daemon->main_thread = g_thread_self ();
   daemon->callers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, caller_unref);
   daemon->report_ms = report_ms;
+  daemon->hold = hold;
+  g_queue_init (&daemon->held_reports);
 
   /* A bounded pool of our own: many slow calls queue there instead of
    * filling GLib's shared GTask pool, which ReadFile's GIO calls need. */
@@ -1025,6 +1084,8 @@ daemon_new (guint threads,
 
   daemon->sigterm_id = g_unix_signal_add (SIGTERM, on_stop_signal, daemon);
   daemon->sigint_id = g_unix_signal_add (SIGINT, on_stop_signal, daemon);
+  if (hold)
+    daemon->sigusr1_id = g_unix_signal_add (SIGUSR1, on_release_signal, daemon);
   return daemon;
 }
 
@@ -1090,6 +1151,7 @@ daemon_free (Daemon *daemon)
 {
   g_clear_handle_id (&daemon->sigterm_id, g_source_remove);
   g_clear_handle_id (&daemon->sigint_id, g_source_remove);
+  g_clear_handle_id (&daemon->sigusr1_id, g_source_remove);
   if (!daemon->name_lost)
     g_clear_handle_id (&daemon->owner_id, g_bus_unown_name);
 
@@ -1127,6 +1189,7 @@ main (int   argc,
 {
   g_autofree char *address = NULL;
   gboolean replace = FALSE;
+  gboolean hold = FALSE;
   int threads = DEFAULT_THREADS;
   int report_ms = DEFAULT_REPORT_MS;
   const GOptionEntry entries[] = {
@@ -1138,6 +1201,8 @@ main (int   argc,
       "Worker threads for blocking work (1-64, default 4)", "N" },
     { "report-ms", 0, 0, G_OPTION_ARG_INT, &report_ms,
       "How long a report takes to compute (1-60000, default 300)", "MS" },
+    { "hold", 0, 0, G_OPTION_ARG_NONE, &hold,
+      "For tests: Slow calls and reports end only when SIGUSR1 arrives", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) context = NULL;
@@ -1157,7 +1222,7 @@ main (int   argc,
     }
 
   daemon_error_quark ();
-  daemon = daemon_new ((guint) threads, (guint) report_ms);
+  daemon = daemon_new ((guint) threads, (guint) report_ms, hold);
   if (daemon_start (daemon, address, replace, &error))
     g_main_loop_run (daemon->loop);
   else
