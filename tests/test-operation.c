@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <sys/resource.h>
+#include <string.h>
+#include <sys/syscall.h>
 
 #include "test-util.h"
 
@@ -743,25 +744,100 @@ test_concurrent_offloads (void)
   smartasync_set_default_executor (NULL);
 }
 
-/* An idle executor stops spinning: no measurable CPU burn once work stops. */
-static gint64
-process_cpu_us (void)
-{
-  struct rusage usage;
+/* An idle executor stops spinning: once the work stops, each of its workers
+ * ends up blocked in the kernel, in futex() on the pool's condition variable
+ * (one address for all), and stays there without being woken. Read from
+ * /proc rather than measured as a CPU budget, so that neither a loaded
+ * machine nor valgrind can fail it. */
+#define IDLE_HANG_GUARD_S 120
 
-  getrusage (RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
-         usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
+/* The futex a thread is blocked on, from /proc/self/task/TID/syscall
+ * ("NR arg1 ...", or "running"); 0 when it is not blocked in futex(). */
+static guint64
+blocked_on_futex (const char *tid)
+{
+  g_autofree char *path = g_build_filename ("/proc/self/task", tid, "syscall", NULL);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  fields = g_strsplit (contents, " ", 3);
+  if (g_strv_length (fields) < 2 || g_ascii_strtoll (fields[0], NULL, 10) != SYS_futex)
+    return 0;
+  return g_ascii_strtoull (fields[1], NULL, 16);
+}
+
+/* How many times a thread was switched out: it grows whenever it ran. */
+static guint64
+context_switches (const char *tid)
+{
+  g_autofree char *path = g_build_filename ("/proc/self/task", tid, "status", NULL);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint64 n = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:") ||
+        g_str_has_prefix (lines[i], "nonvoluntary_ctxt_switches:"))
+      n += g_ascii_strtoull (strchr (lines[i], ':') + 1, NULL, 10);
+  return n;
+}
+
+/* The thread ids of the executor workers (threads named smartasync-work)
+ * that are not in @exclude. */
+static GPtrArray *
+list_workers (GPtrArray *exclude)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  GPtrArray *tids = g_ptr_array_new_with_free_func (g_free);
+  const char *tid;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) &&
+          g_str_has_prefix (comm, "smartasync-work") &&
+          (exclude == NULL || !g_ptr_array_find_with_equal_func (exclude, tid, g_str_equal, NULL)))
+        g_ptr_array_add (tids, g_strdup (tid));
+    }
+  return tids;
+}
+
+/* Whether every thread of @tids is blocked on one and the same futex. */
+static gboolean
+all_blocked_on_one_futex (GPtrArray *tids)
+{
+  guint64 first = 0;
+
+  for (guint i = 0; i < tids->len; i++)
+    {
+      guint64 futex = blocked_on_futex (g_ptr_array_index (tids, i));
+
+      if (futex == 0 || (i > 0 && futex != first))
+        return FALSE;
+      first = futex;
+    }
+  return tids->len > 0;
 }
 
 static void
 test_executor_idle_does_not_spin (void)
 {
+#ifdef SYS_futex
+  g_autoptr(GPtrArray) others = list_workers (NULL);
   g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
   g_autoptr(SmartasyncOperation) op =
     smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);
   ManyCalls many = { op, 100, TRUE };
-  gint64 before;
+  g_autoptr(GPtrArray) workers = NULL;
+  g_autoptr(GArray) switches = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gint64 deadline;
 
   smartasync_operation_set_executor (op, executor);
   loop = g_main_loop_new (NULL, FALSE);
@@ -770,12 +846,41 @@ test_executor_idle_does_not_spin (void)
   g_clear_pointer (&loop, g_main_loop_unref);
   g_assert_true (many.all_right);
 
-  g_usleep (50 * 1000);
-  before = process_cpu_us ();
-  g_usleep (300 * 1000);
-  g_test_message ("CPU used by an idle executor in 300 ms: %" G_GINT64_FORMAT " µs",
-                  process_cpu_us () - before);
-  g_assert_cmpint (process_cpu_us () - before, <, 30 * 1000);
+  /* The work is done: the workers spin for their budget at most, then
+   * block. A spinner shows as "running", a worker waiting for the pool's
+   * lock on another futex. */
+  deadline = g_get_monotonic_time () + IDLE_HANG_GUARD_S * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_clear_pointer (&workers, g_ptr_array_unref);
+      workers = list_workers (others);
+      if (all_blocked_on_one_futex (workers))
+        break;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s: hang guard: still waiting after %d s for the %u idle worker(s) to block "
+                 "on the pool's condition variable (a worker keeps spinning)",
+                 g_test_get_path (), IDLE_HANG_GUARD_S, workers->len);
+      g_usleep (1000);
+    }
+  g_test_message ("%u idle worker(s) blocked", workers->len);
+  g_assert_cmpuint (workers->len, <=, 2);
+
+  /* And they stay blocked: nothing wakes an idle worker. The pause is a
+   * window to watch, not a wait for something to happen. */
+  for (guint i = 0; i < workers->len; i++)
+    {
+      guint64 n = context_switches (g_ptr_array_index (workers, i));
+
+      g_array_append_val (switches, n);
+    }
+  g_usleep (200 * 1000);
+  g_assert_true (all_blocked_on_one_futex (workers));
+  for (guint i = 0; i < workers->len; i++)
+    g_assert_cmpuint (context_switches (g_ptr_array_index (workers, i)), ==,
+                      g_array_index (switches, guint64, i));
+#else
+  g_test_skip ("needs Linux's /proc/self/task/TID/syscall");
+#endif
 }
 
 /* Implementations that must stay on their thread are never offloaded. */
