@@ -176,9 +176,27 @@ function runToCompletion(what, start) {
 }
 
 function iterateUntil(context, what, done) {
-    // A stall is reported once, as the library reports its own: an await on
-    // something of the default main context (setTimeout(), GLib.timeout_add(),
-    // GLib.idle_add()) can never complete here.
+    let stall = null;
+    try {
+        while (!done()) {
+            // Block only when nothing is ready, and only then arm the stall
+            // report (a destroyed source stays in the context's list until
+            // JavaScript's GC drops it: one per call would slow every wait).
+            if (!context.iteration(false)) {
+                stall ??= stallReport(context, what);
+                context.iteration(true);
+            }
+            drainJobs();
+        }
+    } finally {
+        stall?.destroy();
+    }
+}
+
+// A stall is reported once, as the library reports its own: an await on
+// something of the default main context (setTimeout(), GLib.timeout_add(),
+// GLib.idle_add()) can never complete during a sync run.
+function stallReport(context, what) {
     const stall = GLib.timeout_source_new(STALL_REPORT_MS);
     stall.set_callback(() => {
         console.warn(`Smartasync: the synchronous run of ${what} has made no progress for ` +
@@ -189,14 +207,7 @@ function iterateUntil(context, what, done) {
         return GLib.SOURCE_REMOVE;
     });
     stall.attach(context);
-    try {
-        while (!done()) {
-            context.iteration(true);
-            drainJobs();
-        }
-    } finally {
-        stall.destroy();
-    }
+    return stall;
 }
 
 function isThenable(value) {
