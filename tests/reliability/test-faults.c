@@ -1615,13 +1615,13 @@ wait_for_flag (gint *flag)
   return g_atomic_int_get (flag);
 }
 
-/* How many threads of this process have a name starting with @prefix. */
-static guint
-count_threads_named (const char *prefix)
+/* The ids of this process's threads whose name starts with @prefix. */
+static GPtrArray *
+list_threads_named (const char *prefix)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  GPtrArray *tids = g_ptr_array_new_with_free_func (g_free);
   const char *tid;
-  guint n = 0;
 
   g_assert_nonnull (dir);
   while ((tid = g_dir_read_name (dir)) != NULL)
@@ -1630,9 +1630,18 @@ count_threads_named (const char *prefix)
       g_autofree char *comm = NULL;
 
       if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, prefix))
-        n++;
+        g_ptr_array_add (tids, g_strdup (tid));
     }
-  return n;
+  return tids;
+}
+
+/* How many threads of this process have a name starting with @prefix. */
+static guint
+count_threads_named (const char *prefix)
+{
+  g_autoptr(GPtrArray) tids = list_threads_named (prefix);
+
+  return tids->len;
 }
 
 /* Waits until @n threads named @prefix run (a thread names itself once
@@ -1648,18 +1657,36 @@ wait_threads_named (const char *prefix,
   return count_threads_named (prefix) == n;
 }
 
-/* Waits until at most @n threads named @prefix run: workers of an earlier
- * case's executor may still be exiting when a case counts them, so a count
- * taken then is an upper bound, not an exact target. */
+/* Whether every thread named @prefix is one of @before. */
 static gboolean
-wait_threads_at_most (const char *prefix,
-                      guint       n)
+only_threads_of (const char *prefix,
+                 GPtrArray  *before)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_TIMEOUT_MS * 1000;
+  g_autoptr(GPtrArray) now = list_threads_named (prefix);
 
-  while (count_threads_named (prefix) > n && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-  return count_threads_named (prefix) <= n;
+  for (guint i = 0; i < now->len; i++)
+    if (!g_ptr_array_find_with_equal_func (before, g_ptr_array_index (now, i), g_str_equal, NULL))
+      return FALSE;
+  return TRUE;
+}
+
+/* Waits until the threads named @prefix started since @before was listed
+ * have exited. Threads are told apart by id, not counted: a worker of an
+ * earlier case's executor may still be exiting when a case lists them
+ * (test_executor_dropped_with_queued_work's worker takes its stop token
+ * after it answered its last call), so a count taken then may never be seen
+ * again. */
+static void
+wait_new_threads_gone (const char *prefix,
+                       GPtrArray  *before)
+{
+  gint64 deadline = hang_guard_deadline ();
+
+  while (!only_threads_of (prefix, before))
+    {
+      hang_guard (deadline, "the workers of a dropped executor to exit");
+      g_usleep (1000);
+    }
 }
 
 static gboolean
@@ -1755,11 +1782,10 @@ test_executor_handoffs (void)
 {
   static const guint spins[] = { 0, 50, 1000 };
   guint calls = g_getenv ("SMARTASYNC_TEST_QUICK") ? 100 : 2000;
-  guint workers_before = count_threads_named ("smartasync-work");
-
   for (guint max_threads = 1; max_threads <= 3; max_threads++)
     for (guint s = 0; s < G_N_ELEMENTS (spins); s++)
       {
+        g_autoptr(GPtrArray) workers_before = list_threads_named ("smartasync-work");
         SmartasyncExecutor *executor = g_object_new (SMARTASYNC_TYPE_EXECUTOR,
                                                      "max-threads", max_threads,
                                                      "spin-us", spins[s], NULL);
@@ -1767,9 +1793,10 @@ test_executor_handoffs (void)
         g_test_message ("max-threads %u, spin-us %u", max_threads, spins[s]);
         run_handoffs (executor, 1, calls);
         run_handoffs (executor, HANDOFF_PRODUCERS, calls);
-        g_assert_cmpuint (count_threads_named ("smartasync-work"), <=, workers_before + max_threads);
+        g_assert_cmpuint (count_threads_named ("smartasync-work"), <=,
+                          workers_before->len + max_threads);
         g_object_unref (executor);
-        g_assert_true (wait_threads_at_most ("smartasync-work", workers_before));
+        wait_new_threads_gone ("smartasync-work", workers_before);
       }
 }
 
@@ -2601,7 +2628,7 @@ isolated_lock_worker_abandoned_wait (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gpointer weak_executor = executor;
   gint task_gone = FALSE;
-  guint workers_before = count_threads_named ("smartasync-work");
+  g_autoptr(GPtrArray) workers_before = list_threads_named ("smartasync-work");
   GThread *caller;
   GTask *parked;
 
@@ -2621,7 +2648,7 @@ isolated_lock_worker_abandoned_wait (void)
   /* The worker thread goes away with its executor. */
   smartasync_operation_set_executor (op, NULL);
   g_assert_null (weak_executor);
-  g_assert_true (wait_threads_at_most ("smartasync-work", workers_before));
+  wait_new_threads_gone ("smartasync-work", workers_before);
 
   g_object_weak_ref (G_OBJECT (parked), weak_notify_flag, &task_gone);
   return_result (parked, FALSE);
