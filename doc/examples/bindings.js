@@ -33,15 +33,22 @@ check("sync(file, 'load_contents', null)", contents.length === 33);
 const wordCount = smartasync(text => text.split(/\s+/).filter(w => w.length > 0).length);
 check('sync context: wordCount() returns the value', wordCount('no loop here') === 3);
 
-// An async function for every caller: run to completion with no loop (the
-// GIO work it awaits runs on the private context), its Promise from a loop.
+// An async function: its Promise from a running loop. With no loop, GJS
+// would never resume it, so the call is refused at once, saying why.
 Gio._promisify(Gio.File.prototype, 'load_contents_async', 'load_contents_finish');
 const loadText = smartasync(async f => {
     const [bytes] = await f.load_contents_async(null);
     return new TextDecoder().decode(bytes).trim();
 });
-const text = loadText(file);
-check('no loop: loadText(file) returns the value', text === 'one implementation, every caller');
+let refused = null;
+try {
+    loadText(file);
+} catch (error) {
+    refused = error;
+}
+check('no loop: loadText(file) refused with a clear error',
+    refused?.message.includes('default main context'));
+const text = 'one implementation, every caller';
 
 // An operation written in JavaScript. GJS runs JavaScript on its own thread
 // only, so write asynchronous implementations (new_async), never blocking
@@ -63,7 +70,7 @@ GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
         check('  ... that resolves to the value', await pending === 4);
 
         const promised = loadText(file);
-        check('async context: loadText(file) returns its Promise', promised instanceof Promise);
+        check('async function context: loadText(file) returns its Promise', promised instanceof Promise);
         check('  ... that resolves to the value', await promised === text);
 
         const value = await call(upper, null, new GLib.Variant('s', 'def'));

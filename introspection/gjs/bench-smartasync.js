@@ -10,7 +10,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import System from 'system';
 
-import {Smartasync, call, smartasync, sync} from './smartasync.js';
+import {Smartasync, call, sync} from './smartasync.js';
 
 const QUICK = ARGV.includes('--quick');
 const N = QUICK ? 100 : 3000;
@@ -57,16 +57,9 @@ function queryWithMainLoop() {
     loop.run();
 }
 
-// An async function awaiting the same call: run to completion by the module.
-const asyncDouble = smartasync(async () => {
-    const [v] = await immediate.call_async(null, null, null);
-    return v;
-});
-
 const rows = [
     ['promisified call + hand-made GLib.MainLoop', promisifiedWithMainLoop],
     ['call() (smart call), sync context', () => call(immediate)],
-    ['smartasync(async function), sync context', asyncDouble],
     ['Operation.call_sync, sync context', () => immediate.call_sync(null, null, null)],
     ['query_info_async + hand-made GLib.MainLoop', queryWithMainLoop],
     ['sync(file, "query_info", ...)', () => sync(file, 'query_info', 'standard::size', 0, 0, null)],

@@ -16,12 +16,11 @@
 //     context the value is returned, in an async context a Promise that
 //     resolves on the loop's next iteration. Blocking work that must not
 //     hold the loop belongs in C, Python, or a subprocess.
-//   * An async function: from a running loop, its Promise. With no loop, it
-//     runs to completion and its value is returned: the call iterates this
-//     thread's private context for the GIO work it awaits, and runs the
-//     Promise jobs itself, as GJS runs them only from a source of the
-//     default main context. Where that cannot work it throws an Error that
-//     says why, never hangs in silence.
+//   * An async function: from a running loop on the default main context,
+//     its Promise. GJS runs promise jobs only from a source of the default
+//     main context, which Smartasync never iterates, so with no loop running
+//     (or from a loop on another context) the call is refused with an Error
+//     that says why, before the function runs, instead of hanging.
 // - sync(obj, 'load_contents', ...args): any GIO _async method, synchronously.
 //
 // A top-level `await import()` of this module makes the rest of the script
@@ -108,113 +107,6 @@ function recall(key) {
 
 const JS_ERROR_DOMAIN = GLib.quark_from_string('smartasync-gjs-exception');
 
-// Depth of the synchronous runs of async functions on this thread: the code
-// they run (their continuations) can await, so async functions called there
-// return their Promise, which the outer run completes.
-let syncRuns = 0;
-
-// GJS runs promise jobs only from a source of the default main context. A
-// sync run of an async function iterates the private context instead, so it
-// runs the jobs itself, with GJS's own (internal) job-queue drain.
-const drainJobs = globalThis.imports?._promiseNative?.drainMicrotaskQueue;
-
-// SMARTASYNC_STALL_REPORT_MS, as for the library's own waits.
-const STALL_REPORT_MS = Number(GLib.getenv('SMARTASYNC_STALL_REPORT_MS')) || 5000;
-
-function refuseSyncRun(what, why) {
-    throw new Error(`${what} cannot run to completion here: ${why}. ` +
-        `Await it from an async function, or call it from a running loop (it then returns a Promise).`);
-}
-
-// Whether GJS runs promise jobs when asked to now: not from inside a job
-// (GJS drains its queue once at a time, and a job is running).
-function jobsRunNow() {
-    let ran = false;
-    Promise.resolve().then(() => {
-        ran = true;
-    });
-    drainJobs();
-    return ran;
-}
-
-/**
- * Runs an async function to completion with no loop running: the GIO work
- * it starts binds to the private context, which is iterated until its
- * Promise settles, the promise jobs being run after each dispatch.
- */
-function runToCompletion(what, start) {
-    if (!drainJobs)
-        refuseSyncRun(what, 'this GJS has no way to run promise jobs outside its default main context');
-    if (!jobsRunNow()) {
-        refuseSyncRun(what, 'this code runs inside a GJS promise job, and GJS runs no other ' +
-            'promise job until it returns');
-    }
-
-    const context = Smartasync.get_private_context();
-    let settled = false;
-    let value, error;
-    context.push_thread_default();
-    syncRuns++;
-    try {
-        start().then(v => {
-            settled = true;
-            value = v;
-        }, e => {
-            settled = true;
-            error = {e};
-        });
-        drainJobs();
-        if (!settled)
-            iterateUntil(context, what, () => settled);
-    } finally {
-        syncRuns--;
-        context.pop_thread_default();
-    }
-    if (error)
-        throw error.e;
-    return value;
-}
-
-function iterateUntil(context, what, done) {
-    let stall = null;
-    try {
-        while (!done()) {
-            // Block only when nothing is ready, and only then arm the stall
-            // report (a destroyed source stays in the context's list until
-            // JavaScript's GC drops it: one per call would slow every wait).
-            if (!context.iteration(false)) {
-                stall ??= stallReport(context, what);
-                context.iteration(true);
-            }
-            drainJobs();
-        }
-    } finally {
-        stall?.destroy();
-    }
-}
-
-// A stall is reported once, as the library reports its own: an await on
-// something of the default main context (setTimeout(), GLib.timeout_add(),
-// GLib.idle_add()) can never complete during a sync run.
-function stallReport(context, what) {
-    const stall = GLib.timeout_source_new(STALL_REPORT_MS);
-    stall.set_callback(() => {
-        console.warn(`Smartasync: the synchronous run of ${what} has made no progress for ` +
-            `${STALL_REPORT_MS} ms. If it awaits something of the default main context ` +
-            '(setTimeout(), GLib.timeout_add(), GLib.idle_add()), it can never complete: ' +
-            "nothing iterates that context during a sync run; use the thread-default context's " +
-            'sources, or call it from a running loop');
-        return GLib.SOURCE_REMOVE;
-    });
-    stall.attach(context);
-    return stall;
-}
-
-function isThenable(value) {
-    return value !== null && (typeof value === 'object' || typeof value === 'function') &&
-        typeof value.then === 'function';
-}
-
 const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
 
 /**
@@ -252,19 +144,22 @@ export function smartasync(func, {name} = {}) {
     }
 
     function callAsync(self, argv) {
-        if (syncRuns > 0)
-            return func.apply(self, argv);
-        if (Smartasync.in_async_context()) {
-            const context = GLib.MainContext.get_thread_default();
-            if (context !== null && context !== GLib.MainContext.default()) {
-                throw new Error(`${label} is an async function, and this code is dispatched by ` +
-                    'a loop on a main context other than the default one: GJS runs promise jobs ' +
-                    'only from the default main context, so it could not resume here. Call it ' +
-                    "from the default context's loop, or with no loop running");
-            }
-            return asyncResult(label, func.apply(self, argv));
+        if (!Smartasync.in_async_context()) {
+            throw new Error(`${label} is an async function, and no main loop runs here: GJS ` +
+                'runs promise jobs only from a source of the default main context, which ' +
+                "Smartasync never iterates (it is the application's), so the function could not " +
+                'resume after its first await and the call would hang. Call it from a running ' +
+                'loop, where it returns its Promise; in sync code, use call() and sync() for ' +
+                'the GIO work');
         }
-        return runToCompletion(label, () => func.apply(self, argv));
+        const context = GLib.MainContext.get_thread_default();
+        if (context !== null && context !== GLib.MainContext.default()) {
+            throw new Error(`${label} is an async function, and this code is dispatched by ` +
+                'a loop on a main context other than the default one: GJS runs promise jobs ' +
+                'only from the default main context, so it could not resume here. Call it ' +
+                "from the default context's loop");
+        }
+        return asyncResult(label, func.apply(self, argv));
     }
 
     const isAsync = func instanceof AsyncFunction;
@@ -280,11 +175,7 @@ export function smartasync(func, {name} = {}) {
         }
         if (result instanceof Promise)
             return result.then(unwrap, rethrow);
-        const value = unwrap(result);
-        // A plain function that returned a Promise is an async one.
-        if (isThenable(value) && !Smartasync.in_async_context())
-            return runToCompletion(label, () => value);
-        return value;
+        return unwrap(result);
     };
     smart.operation = operation;
     return smart;
