@@ -386,6 +386,8 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
  * _smartasync_thread_state_enter_wait:
  * @in_scope: (out): whether the wait starts directly inside a scope (see
  *   _smartasync_thread_state_open_scope())
+ * @tracked: (out): the library tasks pending now (see
+ *   _smartasync_thread_state_get_tracked())
  *
  * Counts a wait starting on the thread.
  *
@@ -393,8 +395,10 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
  */
 GMainContext *
 _smartasync_thread_state_enter_wait (SmartasyncThreadState *state,
-                                     gboolean              *in_scope)
+                                     gboolean              *in_scope,
+                                     gint                  *tracked)
 {
+  *tracked = g_atomic_int_get (&state->tracked_pending);
   *in_scope = state->wait_depth > 0 && state->wait_depth == state->scope_depth;
   state->wait_depth++;
   return _smartasync_thread_state_get_context (state);

@@ -837,7 +837,7 @@ run_sync (SmartasyncOperation  *self,
   g_autoptr(SmartasyncWait) waiter = NULL;
   SmartasyncCall call = { .operation = self, .source_object = source_object, .args = args };
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
   waiter = _smartasync_wait_new (self->name,

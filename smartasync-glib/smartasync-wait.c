@@ -65,8 +65,8 @@ wait_push (SmartasyncWait *self)
 {
   gboolean in_scope;
 
-  self->context = _smartasync_thread_state_enter_wait (self->state, &in_scope);
-  self->tracked_at_start = _smartasync_thread_state_get_tracked (self->state);
+  self->context = _smartasync_thread_state_enter_wait (self->state, &in_scope,
+                                                       &self->tracked_at_start);
   if (G_UNLIKELY (in_scope) && g_main_current_source () == NULL &&
       g_main_context_get_thread_default () == self->context)
     {
@@ -376,6 +376,13 @@ disarm_stall_report (SmartasyncWait *self)
   g_clear_pointer (&self->stall_timer, g_source_unref);
 }
 
+/* Most waits have no cancellable: no call for them. */
+static inline gboolean
+is_cancelled (GCancellable *cancellable)
+{
+  return cancellable != NULL && g_cancellable_is_cancelled (cancellable);
+}
+
 static gboolean
 own_completion_done (SmartasyncWait *self)
 {
@@ -443,7 +450,7 @@ iterate_until (SmartasyncWait         *self,
   dispatch_ready (self->context);
   release_task (self);
   if (!self->start.pending &&
-      (is_done (self, done, data) || g_cancellable_is_cancelled (cancellable)))
+      (is_done (self, done, data) || is_cancelled (cancellable)))
     return;
 
   /* Cancelling from another thread must wake the blocked iteration. */
@@ -454,7 +461,7 @@ iterate_until (SmartasyncWait         *self,
   arm_stall_report (self);
 
   while (self->start.pending ||
-         (!is_done (self, done, data) && !g_cancellable_is_cancelled (cancellable)))
+         (!is_done (self, done, data) && !is_cancelled (cancellable)))
     {
       g_main_context_iteration (self->context, TRUE);
       release_task (self);
