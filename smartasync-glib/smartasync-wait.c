@@ -57,9 +57,11 @@ wait_alloc (SmartasyncThreadState *state)
   return self;
 }
 
-/* Pushes the private context of the wait's thread. A wait made directly in
- * a scope (not from code that the scope's context dispatches) finds it
- * pushed already, and leaves it pushed. */
+/* Pushes the private context of the wait's thread. A wait made in a scope
+ * finds it pushed already, and leaves it pushed (unless something else was
+ * pushed since: then it pushes its own). That holds for a wait made from
+ * code that the scope's own wait dispatches too: what it leaves is the
+ * scope's either way. */
 static void
 wait_push (SmartasyncWait *self)
 {
@@ -67,8 +69,7 @@ wait_push (SmartasyncWait *self)
 
   self->context = _smartasync_thread_state_enter_wait (self->state, &in_scope,
                                                        &self->tracked_at_start);
-  if (G_UNLIKELY (in_scope) && g_main_current_source () == NULL &&
-      g_main_context_get_thread_default () == self->context)
+  if (G_UNLIKELY (in_scope) && g_main_context_get_thread_default () == self->context)
     {
       self->scoped = TRUE;
       return;

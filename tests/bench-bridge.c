@@ -21,8 +21,11 @@
  * so they mostly measure the scheduler: on a loaded machine they vary by 2-3x
  * from run to run, and their ratios are only meaningful within one run. */
 
+#define _POSIX_C_SOURCE 200809L  /* clock_gettime() under -std=c11 */
+
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench-util.h"
 #include "test-util.h"
@@ -794,6 +797,57 @@ run_all (Fixture    *fx,
   bench_table_finish (table);
 }
 
+/* The sync wait against its floor, in CPU time of this thread: on a loaded
+ * machine (other jobs, two cores), time spent preempted lands on whichever
+ * row happened to run, and the wall-clock ratios of one run can move by
+ * 20 %. The rows run on one thread, so their thread CPU time is what they
+ * cost. Interleaved rounds, medians. */
+typedef struct
+{
+  double floor;
+  double sync;
+  double scoped;
+} CpuRatios;
+
+static gint64
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+static double
+cpu_per_call (CaseId   id,
+              Fixture *fx,
+              guint    n)
+{
+  gint64 start = thread_cpu_ns ();
+
+  cases[id].run (&cases[id], fx, n);
+  return (double) (thread_cpu_ns () - start) / n;
+}
+
+static CpuRatios
+measure_cpu (Fixture  *fx,
+             gboolean  quick)
+{
+  static const CaseId ids[] = { CASE_GTASK_FLOOR, CASE_SYNC_ASYNC, CASE_SCOPED_SYNC_ASYNC };
+  double rounds[G_N_ELEMENTS (ids)][BENCH_ROUNDS];
+  guint n = quick ? QUICK_MIN_CALLS : 100000;
+  CpuRatios medians;
+
+  for (guint r = 0; r < BENCH_ROUNDS; r++)
+    for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+      rounds[i][r] = cpu_per_call (ids[i], fx, n);
+
+  medians.floor = bench_median (rounds[0], BENCH_ROUNDS);
+  medians.sync = bench_median (rounds[1], BENCH_ROUNDS);
+  medians.scoped = bench_median (rounds[2], BENCH_ROUNDS);
+  return medians;
+}
+
 /* Setup */
 
 static void
@@ -842,6 +896,7 @@ main (int    argc,
   g_autoptr(BenchTable) table = bench_table_new ("ns/call (median)", 16, 1, "ns_per_call");
   GString *json;
   Fixture fx;
+  CpuRatios cpu;
 
   if (!bench_parse_options (&argc, &argv, "bench-bridge", "- smartasync-glib benchmark",
                             &quick, &json_path))
@@ -869,6 +924,11 @@ main (int    argc,
   printf ("Sync wait in a scope (a batch keeping the private context pushed): %.2fx the "
           "floor, which pushes and pops its context per call\n",
           bench_table_ratio (table, CASE_SCOPED_SYNC_ASYNC, CASE_GTASK_FLOOR));
+  cpu = measure_cpu (&fx, quick);
+  printf ("In CPU time of this thread (robust to a loaded machine): floor %.0f ns/call, "
+          "call_sync_boolean %.0f ns/call (%.2fx the floor), in a scope %.0f ns/call "
+          "(%.2fx the floor)\n", cpu.floor, cpu.sync, cpu.sync / cpu.floor,
+          cpu.scoped, cpu.scoped / cpu.floor);
 
   json = bench_json_begin (quick);
   bench_json_target (json, "target_sync_wait_ns",
@@ -877,6 +937,8 @@ main (int    argc,
                      bench_table_ratio (table, CASE_SYNC_ASYNC, CASE_GTASK_FLOOR));
   bench_json_number (json, "scoped_sync_wait_over_floor",
                      bench_table_ratio (table, CASE_SCOPED_SYNC_ASYNC, CASE_GTASK_FLOOR));
+  bench_json_number (json, "cpu_sync_wait_over_floor", cpu.sync / cpu.floor);
+  bench_json_number (json, "cpu_scoped_sync_wait_over_floor", cpu.scoped / cpu.floor);
   bench_json_table (json, "rows", table);
 
   fixture_clear (&fx);
