@@ -38,13 +38,13 @@
  *
  * An open batch is also a scope, the loop-reuse pattern of a command-line
  * loop or a worker that makes many synchronous calls in a row: synchronous
- * calls made on its thread while it is open (not from code that its wait
- * dispatches) find the private context pushed already and leave it pushed,
- * which makes each of them cheaper than a bare wait that pushes and pops its
- * context. What such a call leaves on the private context belongs to the
- * scope: sources left ready may run in a later call of the same scope, and
- * when the batch closes, it dispatches what is ready and, if sources are
- * left that are not, retires the context (the thread gets a fresh one).
+ * calls made on its thread while it is open find the private context pushed
+ * already and leave it pushed, which saves each of them the push, the pop
+ * and the look for leftovers. What such a call leaves on the private
+ * context belongs to the scope: sources left ready may run in a later call
+ * of the same scope, and when the batch closes, it dispatches what is ready
+ * and, if sources are left that are not, retires the context (the thread
+ * gets a fresh one).
  *
  * |[<!-- language="C" -->
  * g_autoptr(SmartasyncBatch) scope = smartasync_batch_new ();
