@@ -8,6 +8,19 @@
 #define TEST_ERROR (g_quark_from_static_string ("test-lock-error"))
 
 static gint executions;
+static gint answered;      /* runs of slow_answer_async that returned */
+
+/* Hang guards: generous, and they say which wait hung. */
+#define HANG_GUARD_S 120
+
+static void
+hang_guard (gint64      deadline,
+            const char *what)
+{
+  if (g_get_monotonic_time () > deadline)
+    g_error ("%s: hang guard: still waiting for %s after %d s",
+             g_test_get_path (), what, HANG_GUARD_S);
+}
 /* Cleared from callers_init() until every caller of a test started
  * (callers_run()); runs answer only while it is set. A run started from
  * main () goes to a worker, and on a slow machine (valgrind) its 20 ms could
@@ -41,6 +54,7 @@ answer_later (gpointer data)
       g_value_unset (&value);
     }
 
+  g_atomic_int_inc (&answered);
   g_object_unref (pending->task);
   g_free (pending->answer);
   g_free (pending);
@@ -125,12 +139,30 @@ callers_clear (Callers *callers)
   g_atomic_int_set (&callers_released, TRUE);
 }
 
+static gboolean
+release_callers (gpointer data)
+{
+  g_atomic_int_set (&callers_released, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* The runs are released once the loop has dispatched the sources queued
+ * before (callers started or cancelled from idles): at a lower priority, so
+ * that a run on a worker cannot answer before a cancel however late the
+ * loop gets to it. */
 static void
 callers_run (Callers *callers)
 {
-  g_atomic_int_set (&callers_released, TRUE);
+  GSource *release = g_idle_source_new ();
+
+  g_source_set_priority (release, G_PRIORITY_LOW);
+  g_source_set_callback (release, release_callers, NULL, NULL);
+  g_source_attach (release, g_main_loop_get_context (callers->loop));
   if (callers->pending > 0)
     g_main_loop_run (callers->loop);
+  g_source_destroy (release);
+  g_source_unref (release);
+  g_atomic_int_set (&callers_released, TRUE);
 }
 
 static void
@@ -447,13 +479,13 @@ test_lock_cancelled_waiters_freed (void)
   g_object_unref (cancellable);
   g_object_unref (lock);
   /* The run finishes (it was cancelled when both left), then all is freed. */
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while ((g_atomic_int_get (&lock_alive) || g_atomic_int_get (&cancellable_alive)) &&
-         g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (1000);
-  g_assert_false (lock_alive);
-  g_assert_false (cancellable_alive);
+  deadline = g_get_monotonic_time () + HANG_GUARD_S * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&lock_alive) || g_atomic_int_get (&cancellable_alive))
+    {
+      hang_guard (deadline, "the lock and the cancellable to be freed");
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
 }
 
 static void
@@ -501,6 +533,8 @@ test_lock_all_leave_cancels_run (void)
   g_autoptr(SmartasyncOperation) op =
     smartasync_operation_new_async ("answer", record_cancelled_run, &run_cancellable, NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  gint answered_before = g_atomic_int_get (&answered);
+  gint64 deadline;
   Callers callers;
 
   DeferredStart start = { &callers, op, "k", "x", 3, cancellable };
@@ -517,10 +551,14 @@ test_lock_all_leave_cancels_run (void)
   g_object_unref (run_cancellable);
   callers_clear (&callers);
 
-  /* Let the cancelled run finish before the operation goes away. */
-  g_usleep (30 * 1000);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  /* The cancelled run (on this thread) finishes before the operation goes
+   * away. */
+  deadline = g_get_monotonic_time () + HANG_GUARD_S * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&answered) == answered_before)
+    {
+      hang_guard (deadline, "the cancelled run to finish");
+      g_main_context_iteration (NULL, TRUE);
+    }
 }
 
 /* Callers on four threads, each running its own loop, share one run. */
