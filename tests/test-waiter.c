@@ -737,6 +737,7 @@ test_waiter_named_debug_line (void)
   smartasync_set_debug (TRUE);
   result = SMARTASYNC_WAIT (&error, NULL, g_file_load_contents_async, file, NULL);
   g_assert_no_error (error);
+  g_assert_nonnull (result);
   up = smartasync_operation_call_sync_pointer (upper, NULL, g_variant_new_string ("n"), NULL, NULL);
   smartasync_set_debug (FALSE);
 
