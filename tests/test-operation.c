@@ -749,7 +749,7 @@ test_concurrent_offloads (void)
  * (one address for all), and stays there without being woken. Read from
  * /proc rather than measured as a CPU budget, so that neither a loaded
  * machine nor valgrind can fail it. */
-#define IDLE_HANG_GUARD_S 120
+#define IDLE_HANG_GUARD_S 60
 
 /* The futex a thread is blocked on, from /proc/self/task/TID/syscall
  * ("NR arg1 ...", or "running"); 0 when it is not blocked in futex(). */

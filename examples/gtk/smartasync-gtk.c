@@ -38,7 +38,7 @@
 #define REPORT_KEY        "report"
 
 /* Self-test: how many Report clicks, when Load is clicked during the hash,
- * and the fewest frame-clock ticks accepted while the hash runs (a hash run
+ * and the fewest frame-clock ticks expected while the hash runs (a hash run
  * on the main thread gets none). */
 #define TEST_CLICKS        4
 #define TEST_CLICK_GAP_MS  40
@@ -134,6 +134,33 @@ typedef struct
 
 static void self_test_continue (App *app);
 
+/* Self-test gates. While one is set, a run waits at the end of its work
+ * until the self-test has seen what it checks (the load completing and the
+ * frames drawn during the hash; every Report click joining the one run), so
+ * that the checks hold however fast or slow the machine is. Only the
+ * self-test sets them. */
+static gint hold_hash;
+static gint hold_report;
+
+/* Waits while @gate is set, in slices so that cancellation is noticed;
+ * %FALSE if cancelled. Never on the thread that runs the UI (a run that was
+ * not offloaded): that would freeze the very loop the test watches. */
+static gboolean
+wait_at_gate (gint         *gate,
+              GCancellable *cancellable)
+{
+  if (g_main_context_is_owner (g_main_context_default ()))
+    return TRUE;
+
+  while (g_atomic_int_get (gate))
+    {
+      if (g_cancellable_is_cancelled (cancellable))
+        return FALSE;
+      g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  return TRUE;
+}
+
 /* Implementations: written once, run wherever the library sends them */
 
 /* Deterministic data, so the checksum is the same on every run. */
@@ -174,6 +201,11 @@ hash_impl (GTask        *task,
       fill_data (chunk, (gsize) i * CHUNK_SIZE, CHUNK_SIZE);
       g_checksum_update (checksum, chunk, CHUNK_SIZE);
       g_atomic_int_set (&state->mib_done, i + 1);
+    }
+  if (!wait_at_gate (&hold_hash, cancellable))
+    {
+      g_task_return_error_if_cancelled (task);
+      return;
     }
   g_task_return_pointer (task, g_strdup (g_checksum_get_string (checksum)), g_free);
 }
@@ -227,6 +259,11 @@ report_impl (GTask        *task,
       if (g_task_return_error_if_cancelled (task))
         return;
       g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+    }
+  if (!wait_at_gate (&hold_report, cancellable))
+    {
+      g_task_return_error_if_cancelled (task);
+      return;
     }
 
   g_variant_get (args, "(uu)", &hashes, &loads);
@@ -303,6 +340,16 @@ update_status (App *app)
               app->ticks, app->busy > 0 ? "busy, still drawing" : "idle");
 }
 
+/* The self-test lets the hash end once the load completed while it ran and
+ * enough frames were drawn meanwhile. */
+static void
+self_test_release_hash (App *app)
+{
+  if (app->step == TEST_HASH_LOAD && app->hash_started != 0 && app->loaded != NULL &&
+      app->loaded_during_hash && app->ticks - app->hash_ticks_at_start >= TEST_MIN_TICKS)
+    g_atomic_int_set (&hold_hash, FALSE);
+}
+
 /* Counts frames while work runs: the proof that the main loop keeps going.
  * The gap is measured with the monotonic clock, not the frame time, which
  * the frame clock may smooth. */
@@ -320,6 +367,7 @@ on_tick (GtkWidget     *widget,
   app->last_tick = now;
   update_progress (app);
   update_status (app);
+  self_test_release_hash (app);
   return G_SOURCE_CONTINUE;
 }
 
@@ -480,6 +528,7 @@ on_loaded (GObject      *source,
       self_test_fail_error (app, "Load", error);
     }
 
+  self_test_release_hash (app);
   work_end (app);
   self_test_continue (app);
 }
@@ -770,6 +819,8 @@ self_test_fail (App        *app,
   message = g_strdup_vprintf (format, args);
   va_end (args);
   g_printerr ("smartasync-gtk self-test FAILED: %s\n", message);
+  g_atomic_int_set (&hold_hash, FALSE);
+  g_atomic_int_set (&hold_report, FALSE);
   app->step = TEST_DONE;
   app->status = 1;
   g_application_quit (G_APPLICATION (app->application));
@@ -825,6 +876,7 @@ self_test_start (gpointer user_data)
 
   g_print ("smartasync-gtk self-test: window shown; clicking Hash (%u MiB)\n", app->hash_mib);
   app->step = TEST_HASH_LOAD;
+  g_atomic_int_set (&hold_hash, TRUE);
   g_signal_emit_by_name (app->hash_button, "clicked");
   g_timeout_add (TEST_LOAD_DELAY_MS, self_test_click_load, app);
   return G_SOURCE_REMOVE;
@@ -894,6 +946,8 @@ self_test_click_report (gpointer user_data)
   if (++app->clicks_sent < TEST_CLICKS)
     return G_SOURCE_CONTINUE;
 
+  /* Each click has joined the run (or started it) by now. */
+  g_atomic_int_set (&hold_report, FALSE);
   app->clicker_id = 0;
   return G_SOURCE_REMOVE;
 }
@@ -903,6 +957,7 @@ start_report_clicks (App *app)
 {
   g_print ("  clicking Report %d times, %d ms apart\n", TEST_CLICKS, TEST_CLICK_GAP_MS);
   app->step = TEST_REPORT;
+  g_atomic_int_set (&hold_report, TRUE);
   app->executions_before = smartasync_lock_get_executions (app->report_lock);
   app->joins_before = smartasync_lock_get_joins (app->report_lock);
   app->report_started = g_get_monotonic_time ();
