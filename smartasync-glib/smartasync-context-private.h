@@ -33,8 +33,8 @@ gboolean               _smartasync_context_is_private        (GMainContext      
 
 /* Waits running on a thread, and the library tasks they must drain. */
 GMainContext          *_smartasync_thread_state_enter_wait   (SmartasyncThreadState *state,
-                                                              gboolean              *in_scope,
                                                               gint                  *tracked);
+GMainContext          *_smartasync_thread_state_get_scope_context (SmartasyncThreadState *state);
 gpointer               _smartasync_thread_state_take_spare   (SmartasyncThreadState *state,
                                                               gsize                  size);
 void                   _smartasync_thread_state_put_spare    (SmartasyncThreadState *state,

@@ -384,8 +384,6 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
 
 /*< private >
  * _smartasync_thread_state_enter_wait:
- * @in_scope: (out): whether the wait starts directly inside a scope (see
- *   _smartasync_thread_state_open_scope())
  * @tracked: (out): the library tasks pending now (see
  *   _smartasync_thread_state_get_tracked())
  *
@@ -395,11 +393,9 @@ _smartasync_thread_state_get_context (SmartasyncThreadState *state)
  */
 GMainContext *
 _smartasync_thread_state_enter_wait (SmartasyncThreadState *state,
-                                     gboolean              *in_scope,
                                      gint                  *tracked)
 {
   *tracked = g_atomic_int_get (&state->tracked_pending);
-  *in_scope = state->wait_depth > 0 && state->wait_depth == state->scope_depth;
   state->wait_depth++;
   return _smartasync_thread_state_get_context (state);
 }
@@ -441,6 +437,21 @@ _smartasync_thread_state_put_spare (SmartasyncThreadState *state,
     state->spare = block;
   else
     g_free (block);
+}
+
+/*< private >
+ * _smartasync_thread_state_get_scope_context:
+ *
+ * Returns: (transfer none) (nullable): the private context, when a wait
+ *   starting now would start directly inside a scope
+ */
+GMainContext *
+_smartasync_thread_state_get_scope_context (SmartasyncThreadState *state)
+{
+  if (state->wait_depth == 0 || state->wait_depth != state->scope_depth)
+    return NULL;
+
+  return state->private_context;
 }
 
 /*< private >

@@ -57,27 +57,32 @@ wait_alloc (SmartasyncThreadState *state)
   return self;
 }
 
-/* Pushes the private context of the wait's thread. A wait made in a scope
- * finds it pushed already, and leaves it pushed (unless something else was
- * pushed since: then it pushes its own). That holds for a wait made from
- * code that the scope's own wait dispatches too: what it leaves is the
- * scope's either way. */
+/* Pushes the private context of the wait's thread, unless the wait is
+ * scoped: it finds that context pushed already, and leaves it pushed. */
 static void
 wait_push (SmartasyncWait *self)
 {
-  gboolean in_scope;
-
-  self->context = _smartasync_thread_state_enter_wait (self->state, &in_scope,
-                                                       &self->tracked_at_start);
-  if (G_UNLIKELY (in_scope) && g_main_context_get_thread_default () == self->context)
-    {
-      self->scoped = TRUE;
-      return;
-    }
+  self->context = _smartasync_thread_state_enter_wait (self->state, &self->tracked_at_start);
+  if (self->scoped)
+    return;
 
   if (self->flags & SMARTASYNC_WAIT_PASS_THROUGH)
     self->below = g_main_context_get_thread_default ();
   g_main_context_push_thread_default (self->context);
+}
+
+/* A wait made in a scope finds the private context pushed, unless something
+ * else was pushed since (then it pushes its own). That holds for a wait made
+ * from code that the scope's own wait dispatches too: what it leaves is the
+ * scope's either way. Such a wait is never refused: the context that could
+ * be dispatching is the private one. */
+static gboolean
+is_scoped (SmartasyncWait *self)
+{
+  GMainContext *scope_context = _smartasync_thread_state_get_scope_context (self->state);
+
+  return G_UNLIKELY (scope_context != NULL) &&
+         g_main_context_get_thread_default () == scope_context;
 }
 
 /*< private >
@@ -107,8 +112,9 @@ _smartasync_wait_init (SmartasyncWait       *self,
   self->name = name;
   self->flags = flags;
   self->stall_report_ms = default_stall_report_ms ();
+  self->scoped = is_scoped (self);
 
-  if (!(flags & SMARTASYNC_WAIT_BLOCK_RUNNING_LOOP) &&
+  if (!self->scoped && !(flags & SMARTASYNC_WAIT_BLOCK_RUNNING_LOOP) &&
       _smartasync_sync_wait_would_block (self->state))
     {
       SMARTASYNC_DEBUG (name, "refused", "sync wait refused: a running loop of this thread "
