@@ -76,8 +76,8 @@
 #include "config.h"
 
 #include "smartasync-error.h"
-#include "smartasync-executor-private.h"
 #include "smartasync-lock.h"
+#include "smartasync-offload-private.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-wait-private.h"
 
@@ -480,31 +480,6 @@ run_in_worker (gpointer data,
   run_free (run);
 }
 
-/* The run must not go through g_task_run_in_thread(): GTask always queues
- * the task's completion on the starting thread's context (here a sync
- * caller's private context, which may have stopped waiting long ago). An
- * executor runs a plain function, with no task. */
-static SmartasyncExecutor *
-worker_executor (SmartasyncOperation *operation)
-{
-  static gsize initialized;
-  static SmartasyncExecutor *fallback;
-  SmartasyncExecutor *executor = smartasync_operation_dup_executor (operation);
-
-  if (executor == NULL)
-    executor = smartasync_dup_default_executor ();
-  if (executor == NULL)
-    {
-      if (g_once_init_enter (&initialized))
-        {
-          fallback = smartasync_executor_new (MAX (4, 2 * g_get_num_processors ()));
-          g_once_init_leave (&initialized, 1);
-        }
-      executor = g_object_ref (fallback);
-    }
-  return executor;
-}
-
 static void
 flight_start (Flight              *flight,
               SmartasyncOperation *operation,
@@ -523,7 +498,10 @@ flight_start (Flight              *flight,
                                      run_done_async, run);
   else
     {
-      g_autoptr(SmartasyncExecutor) executor = worker_executor (operation);
+      /* A plain function, not a task: GTask would queue the run's own
+       * completion on this thread's context, a sync caller's private one,
+       * which may have stopped waiting long ago. */
+      g_autoptr(SmartasyncExecutor) executor = _smartasync_offload_dup_executor (operation, TRUE);
       g_autoptr(GError) error = NULL;
 
       if (!_smartasync_executor_run (executor, run_in_worker, run, &error))

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "smartasync-operation.h"
+#include "smartasync-task-private.h"
 
 G_BEGIN_DECLS
 
@@ -23,12 +24,5 @@ void     _smartasync_call_init                (SmartasyncCall      *call,
                                                gpointer             source_object,
                                                GVariant            *args);
 void     _smartasync_call_clear               (SmartasyncCall      *call);
-
-gboolean _smartasync_task_propagate_value    (GTask               *task,
-                                          GValue              *value,
-                                          GError             **error);
-
-gboolean _smartasync_value_clear_out         (GValue              *value);
-void     _smartasync_value_prepare_out       (GValue              *value);
 
 G_END_DECLS

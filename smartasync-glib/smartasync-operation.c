@@ -108,6 +108,7 @@
 #include "smartasync-debug-private.h"
 #include "smartasync-enum-types.h"
 #include "smartasync-error.h"
+#include "smartasync-offload-private.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-wait-private.h"
 
@@ -743,18 +744,16 @@ new_sync_task (SmartasyncOperation *self,
   return task;
 }
 
-/* Runs an offloaded call on the operation's executor, the default executor,
- * or GLib's #GTask pool, in that order of preference. On GLib's pool the
- * task returns as soon as it is cancelled, as GIO's own blocking operations
- * do; an executor checks the cancellable before it runs the work. */
+/* Runs an offloaded call where the offload engine says: on an executor
+ * (the operation's or the default one), or else on GLib's #GTask pool, where
+ * the task returns as soon as it is cancelled, as GIO's own blocking
+ * operations do; an executor checks the cancellable before it runs the
+ * work, and answers queued work that is cancelled at once. */
 static void
 run_in_worker (SmartasyncOperation *self,
                GTask               *task)
 {
-  g_autoptr(SmartasyncExecutor) executor = smartasync_operation_dup_executor (self);
-
-  if (executor == NULL)
-    executor = smartasync_dup_default_executor ();
+  g_autoptr(SmartasyncExecutor) executor = _smartasync_offload_dup_executor (self, FALSE);
 
   if (executor != NULL)
     smartasync_executor_run_in_thread (executor, task, offload_thread_func);
@@ -890,63 +889,6 @@ smartasync_operation_call_async (SmartasyncOperation *self,
 
   sunk = args ? g_variant_ref_sink (args) : NULL;
   g_object_unref (start_async (self, source_object, sunk, cancellable, callback, user_data));
-}
-
-/*< private >
- * _smartasync_task_propagate_value:
- *
- * g_task_propagate_value() that always sets @error when it fails: an
- * implementation that returned something other than a #GValue is reported
- * by GTask as a programmer error, and the caller still gets a #GError.
- */
-gboolean
-_smartasync_task_propagate_value (GTask   *task,
-                                  GValue  *value,
-                                  GError **error)
-{
-  GError *local_error = NULL;
-
-  if (g_task_propagate_value (task, value, &local_error))
-    return TRUE;
-
-  if (local_error == NULL)
-    local_error = g_error_new_literal (SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
-                                       "The implementation did not return its result "
-                                       "with g_task_return_value()");
-  g_propagate_error (error, local_error);
-  _smartasync_value_clear_out (value);
-  return FALSE;
-}
-
-/*< private >
- * _smartasync_value_clear_out:
- *
- * Leaves a %NULL pointer in an unset (out caller-allocates) value on
- * failure, so that bindings that convert out values even when a GError is
- * set (GJS does) get %NULL instead of an invalid value. Always returns
- * %FALSE, for tail calls in failure paths.
- */
-gboolean
-_smartasync_value_clear_out (GValue *value)
-{
-  if (value != NULL && !G_IS_VALUE (value))
-    g_value_init (value, G_TYPE_POINTER);
-  return FALSE;
-}
-
-/*< private >
- * _smartasync_value_prepare_out:
- *
- * Unsets the %NULL pointer a failed call left in an out value, so that C
- * callers can pass the same #GValue again; any other initialized value is
- * the caller's and is refused by the precondition that follows.
- */
-void
-_smartasync_value_prepare_out (GValue *value)
-{
-  /* The type, not G_VALUE_HOLDS_POINTER(): this runs on every finish. */
-  if (value != NULL && G_VALUE_TYPE (value) == G_TYPE_POINTER && g_value_get_pointer (value) == NULL)
-    g_value_unset (value);
 }
 
 #define FINISH_PRECONDITIONS(val) \
