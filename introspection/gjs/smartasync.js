@@ -196,7 +196,8 @@ export function sync(obj, name, ...args) {
             `Use obj.${name}_async() with a callback or Gio._promisify() and await it, or push ` +
             'Smartasync.Mode.SYNC around the call if the operation does not need this loop.');
     }
-    const waiter = Smartasync.Waiter.new();
+    const waiter = Smartasync.Waiter.new_full(
+        `${obj.constructor?.name ?? 'object'}.${name}_async`, Smartasync.WaiterFlags.NONE);
     obj[`${name}_async`](...args, (source, result) => waiter.complete(source, result));
     return obj[`${name}_finish`](waiter.wait(null));
 }

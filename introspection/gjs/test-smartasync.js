@@ -85,6 +85,26 @@ function testSyncGio() {
         'sync GIO: errors keep domain and code');
 }
 
+// sync() names its wait after the method, in the wait's debug line (and in
+// its stall or refusal message): run in a child with the debug log on.
+function testSyncWaitNamed() {
+    const moduleUrl = GLib.uri_resolve_relative(import.meta.url, 'smartasync.js', GLib.UriFlags.NONE);
+    const [script] = Gio.File.new_tmp('smartasync-gjs-XXXXXX.js');
+    script.replace_contents(new TextEncoder().encode(
+        `import Gio from 'gi://Gio';\nimport {sync} from '${moduleUrl}';\n` +
+        "sync(Gio.File.new_for_path('/etc/hostname'), 'load_contents', null);\n"),
+    null, false, Gio.FileCreateFlags.NONE, null);
+    const launcher = new Gio.SubprocessLauncher({
+        flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE,
+    });
+    launcher.setenv('G_MESSAGES_DEBUG', 'Smartasync', true);
+    const child = launcher.spawnv(['gjs', '-m', script.get_path()]);
+    const [, output] = sync(child, 'communicate_utf8', null, null);
+    script.delete(null);
+    check(child.get_successful() && /Smartasync-DEBUG.*File\.load_contents_async: /.test(output) &&
+        !/ operation: /.test(output), 'sync GIO: the wait is named after the method');
+}
+
 function testDispatchPaths() {
     const upper = Smartasync.Operation.new_async('upper', upperAsync);
     check(call(upper, null, new GLib.Variant('s', 'abc')) === 'ABC', 'sync context + JS async implementation');
@@ -380,7 +400,7 @@ function testGObjectConstruction() {
     check(new Smartasync.Lock().get_executions() === 0, 'new Smartasync.Lock() works');
 }
 
-const tests = [testDetection, testSyncGio, testDispatchPaths, testCOffloadFromJs, testDefaultExecutor, testSugar,
+const tests = [testDetection, testSyncGio, testSyncWaitNamed, testDispatchPaths, testCOffloadFromJs, testDefaultExecutor, testSugar,
     testPromisify, testCancellation, testLock, testAwaitAndBatch, testAsyncFunctionSync,
     testAsyncFunctionLoop, testAsyncFunctionRefusals, testGObjectConstruction];
 for (const test of tests) {

@@ -110,6 +110,22 @@ class SyncGio(unittest.TestCase):
         self.assertTrue(ok)
         self.assertEqual(stdout, "hello\n")
 
+    def test_sync_wait_is_named(self):
+        """Smartasync.sync() names its wait after the method: the debug line
+        (and a stall or refusal message) says what is waited for."""
+        import os
+        import subprocess
+        import sys
+        code = ("import gi; gi.require_version('Smartasync', '1.0');"
+                "from gi.repository import Gio, Smartasync;"
+                "Smartasync.sync(Gio.File.new_for_path(%r), 'load_contents', None)" % self.file.get_path())
+        env = dict(os.environ, G_MESSAGES_DEBUG="Smartasync")
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=GUARD_S, check=True)
+        logged = run.stdout + run.stderr  # GLib prints debug messages on stdout
+        self.assertRegex(logged, r"Smartasync-DEBUG.*File\.load_contents_async: ")
+        self.assertNotIn("operation:", logged)
+
     def test_not_found_error(self):
         missing = Gio.File.new_for_path("/nonexistent/smartasync")
         with self.assertRaises(GLib.Error) as caught:

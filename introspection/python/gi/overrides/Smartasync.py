@@ -637,7 +637,8 @@ def sync(obj, name, *args, cancellable=None):
                      f"Use 'await Smartasync.gio(obj, {name!r}, ...)' in a coroutine, or "
                      f"obj.{name}_async() with a callback; or wrap the call in "
                      "'with Smartasync.set_sync():' if the operation does not need this loop.")
-    waiter = Smartasync.Waiter.new()
+    waiter = Smartasync.Waiter.new_full(f"{type(obj).__name__}.{name}_async",
+                                        Smartasync.WaiterFlags.NONE)
     start(*args, waiter.complete)
     return finish(waiter.wait(cancellable))
 
