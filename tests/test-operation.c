@@ -791,21 +791,12 @@ context_switches (const char *tid)
 static GPtrArray *
 list_workers (GPtrArray *exclude)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-  GPtrArray *tids = g_ptr_array_new_with_free_func (g_free);
-  const char *tid;
+  GPtrArray *tids = test_list_threads_named ("smartasync-work");
 
-  g_assert_nonnull (dir);
-  while ((tid = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
-      g_autofree char *comm = NULL;
-
-      if (g_file_get_contents (path, &comm, NULL, NULL) &&
-          g_str_has_prefix (comm, "smartasync-work") &&
-          (exclude == NULL || !g_ptr_array_find_with_equal_func (exclude, tid, g_str_equal, NULL)))
-        g_ptr_array_add (tids, g_strdup (tid));
-    }
+  for (guint i = tids->len; i > 0; i--)
+    if (g_ptr_array_find_with_equal_func (exclude, g_ptr_array_index (tids, i - 1),
+                                          g_str_equal, NULL))
+      g_ptr_array_remove_index (tids, i - 1);
   return tids;
 }
 
@@ -830,7 +821,7 @@ static void
 test_executor_idle_does_not_spin (void)
 {
 #ifdef SYS_futex
-  g_autoptr(GPtrArray) others = list_workers (NULL);
+  g_autoptr(GPtrArray) others = test_list_threads_named ("smartasync-work");
   g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
   g_autoptr(SmartasyncOperation) op =
     smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);

@@ -86,3 +86,22 @@ test_run_in_loop (GSourceFunc func,
   g_main_loop_run (run.loop);
   g_main_loop_unref (run.loop);
 }
+
+GPtrArray *
+test_list_threads_named (const char *prefix)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  GPtrArray *tids = g_ptr_array_new_with_free_func (g_free);
+  const char *tid;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, prefix))
+        g_ptr_array_add (tids, g_strdup (tid));
+    }
+  return tids;
+}

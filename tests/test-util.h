@@ -35,4 +35,8 @@ void test_iterate_until (GMainContext *context,
 void test_run_in_loop (GSourceFunc func,
                        gpointer    data);
 
+/* The ids (strings) of this process's threads whose name starts with
+ * @prefix, from /proc/self/task (Linux). */
+GPtrArray *test_list_threads_named (const char *prefix);
+
 G_END_DECLS

@@ -1615,31 +1615,11 @@ wait_for_flag (gint *flag)
   return g_atomic_int_get (flag);
 }
 
-/* The ids of this process's threads whose name starts with @prefix. */
-static GPtrArray *
-list_threads_named (const char *prefix)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
-  GPtrArray *tids = g_ptr_array_new_with_free_func (g_free);
-  const char *tid;
-
-  g_assert_nonnull (dir);
-  while ((tid = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
-      g_autofree char *comm = NULL;
-
-      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_has_prefix (comm, prefix))
-        g_ptr_array_add (tids, g_strdup (tid));
-    }
-  return tids;
-}
-
 /* How many threads of this process have a name starting with @prefix. */
 static guint
 count_threads_named (const char *prefix)
 {
-  g_autoptr(GPtrArray) tids = list_threads_named (prefix);
+  g_autoptr(GPtrArray) tids = test_list_threads_named (prefix);
 
   return tids->len;
 }
@@ -1662,7 +1642,7 @@ static gboolean
 only_threads_of (const char *prefix,
                  GPtrArray  *before)
 {
-  g_autoptr(GPtrArray) now = list_threads_named (prefix);
+  g_autoptr(GPtrArray) now = test_list_threads_named (prefix);
 
   for (guint i = 0; i < now->len; i++)
     if (!g_ptr_array_find_with_equal_func (before, g_ptr_array_index (now, i), g_str_equal, NULL))
@@ -1785,7 +1765,7 @@ test_executor_handoffs (void)
   for (guint max_threads = 1; max_threads <= 3; max_threads++)
     for (guint s = 0; s < G_N_ELEMENTS (spins); s++)
       {
-        g_autoptr(GPtrArray) workers_before = list_threads_named ("smartasync-work");
+        g_autoptr(GPtrArray) workers_before = test_list_threads_named ("smartasync-work");
         SmartasyncExecutor *executor = g_object_new (SMARTASYNC_TYPE_EXECUTOR,
                                                      "max-threads", max_threads,
                                                      "spin-us", spins[s], NULL);
@@ -2628,7 +2608,7 @@ isolated_lock_worker_abandoned_wait (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gpointer weak_executor = executor;
   gint task_gone = FALSE;
-  g_autoptr(GPtrArray) workers_before = list_threads_named ("smartasync-work");
+  g_autoptr(GPtrArray) workers_before = test_list_threads_named ("smartasync-work");
   GThread *caller;
   GTask *parked;
 
