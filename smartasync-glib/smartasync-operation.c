@@ -919,13 +919,13 @@ smartasync_operation_call_finish (SmartasyncOperation  *self,
                                   GValue               *value,
                                   GError              **error)
 {
-  g_auto(GValue) dropped = G_VALUE_INIT;
-
   FINISH_PRECONDITIONS (FALSE);
   _smartasync_value_prepare_out (value);
   g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
 
-  return _smartasync_task_propagate_value (G_TASK (result), value ? value : &dropped, error);
+  if (value == NULL)
+    return _smartasync_task_propagate_ignoring_result (G_TASK (result), error);
+  return _smartasync_task_propagate_value (G_TASK (result), value, error);
 }
 
 /**
@@ -1033,7 +1033,6 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
 {
   g_autoptr(GVariant) sunk = NULL;
   g_autoptr(GTask) task = NULL;
-  g_auto(GValue) dropped = G_VALUE_INIT;
 
   _smartasync_value_prepare_out (value);
   g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
@@ -1042,7 +1041,9 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
   task = run_sync (self, source_object, sunk, cancellable, error);
   if (task == NULL)
     return _smartasync_value_clear_out (value);
-  return _smartasync_task_propagate_value (task, value ? value : &dropped, error);
+  if (value == NULL)
+    return _smartasync_task_propagate_ignoring_result (task, error);
+  return _smartasync_task_propagate_value (task, value, error);
 }
 
 /**

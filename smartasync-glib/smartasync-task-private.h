@@ -13,6 +13,9 @@ gboolean _smartasync_task_propagate_value (GTask   *task,
                                            GValue  *value,
                                            GError **error);
 
+gboolean _smartasync_task_propagate_ignoring_result (GTask   *task,
+                                                     GError **error);
+
 gboolean _smartasync_value_clear_out      (GValue  *value);
 void     _smartasync_value_prepare_out    (GValue  *value);
 

@@ -8,6 +8,22 @@
 #include "smartasync-error.h"
 #include "smartasync-task-private.h"
 
+/* The name of the task's source (an operation's "name"), for messages. */
+static char *
+task_source_name (GTask *task)
+{
+  GObject *source = g_task_get_source_object (task);
+  GParamSpec *pspec;
+  char *name = NULL;
+
+  if (source == NULL)
+    return NULL;
+  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (source), "name");
+  if (pspec != NULL && pspec->value_type == G_TYPE_STRING)
+    g_object_get (source, "name", &name, NULL);
+  return name;
+}
+
 /*< private >
  * _smartasync_task_propagate_value:
  *
@@ -26,9 +42,16 @@ _smartasync_task_propagate_value (GTask   *task,
     return TRUE;
 
   if (local_error == NULL)
-    local_error = g_error_new_literal (SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
-                                       "The implementation did not return its result "
-                                       "with g_task_return_value()");
+    {
+      g_autofree char *name = task_source_name (task);
+
+      local_error = g_error_new (SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED,
+                                 "The implementation of “%s” did not return its result "
+                                 "with g_task_return_value(): read it with the typed "
+                                 "finish function that matches its g_task_return_*() "
+                                 "(or pass no value to ignore it)",
+                                 name != NULL ? name : "operation");
+    }
   g_propagate_error (error, local_error);
   _smartasync_value_clear_out (value);
   return FALSE;
@@ -65,3 +88,23 @@ _smartasync_value_prepare_out (GValue *value)
     g_value_unset (value);
 }
 
+
+/*< private >
+ * _smartasync_task_propagate_ignoring_result:
+ *
+ * Finishes @task for a caller that passed no out value: its error if it
+ * failed or was cancelled, %TRUE otherwise, whatever kind of result the
+ * implementation returned (pointer, boolean, int or #GValue; GTask frees it
+ * with the task).
+ */
+gboolean
+_smartasync_task_propagate_ignoring_result (GTask   *task,
+                                            GError **error)
+{
+  if (!g_task_had_error (task))
+    return TRUE;
+
+  /* On failure every g_task_propagate_*() only hands out the error. */
+  g_task_propagate_pointer (task, error);
+  return FALSE;
+}

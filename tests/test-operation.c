@@ -372,6 +372,33 @@ test_blocking_not_completed (void)
   g_assert_nonnull (strstr (error->message, "“forgetful”"));
 }
 
+/* Issue 14, defect 5: a NULL out value means "ignore the result", whatever
+ * kind the implementation returned (before: an int result gave GIO's
+ * critical and an error); a GValue asked of a pointer result fails with an
+ * error that names the operation. */
+static void
+test_ignore_result (void)
+{
+  g_autoptr(SmartasyncOperation) doubler =
+    smartasync_operation_new_blocking ("double", test_double_blocking, NULL, NULL);
+  g_autoptr(SmartasyncOperation) upper =
+    smartasync_operation_new_async ("upper", test_upper_async, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+
+  g_assert_true (smartasync_operation_call_sync (doubler, NULL, g_variant_new_int32 (2), NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (smartasync_operation_call_sync (upper, NULL, g_variant_new_string ("a"), NULL, NULL, &error));
+  g_assert_no_error (error);
+  task = smartasync_operation_call (doubler, NULL, g_variant_new_int32 (2), NULL, NULL, NULL);
+  g_assert_true (smartasync_operation_call_finish (doubler, G_ASYNC_RESULT (task), NULL, &error));
+  g_assert_no_error (error);
+
+  /* Errors still come through. */
+  g_assert_false (smartasync_operation_call_sync (upper, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
 /* Issue 14, defect 3: an asynchronous implementation that drops its task
  * uncompleted, called from a running loop, is answered with
  * SMARTASYNC_ERROR_NOT_COMPLETED on the caller's thread and context, once,
@@ -992,6 +1019,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/operation/errors/pass-through", test_errors_pass_through);
   g_test_add_func ("/smartasync/operation/errors/not-completed", test_blocking_not_completed);
   g_test_add_func ("/smartasync/operation/errors/async-dropped-task", test_async_dropped_task);
+  g_test_add_func ("/smartasync/operation/results/ignore", test_ignore_result);
   g_test_add_func ("/smartasync/operation/cancel/before-start", test_cancel_before_start);
   g_test_add_func ("/smartasync/operation/cancel/during-sync-wait", test_cancel_during_sync_wait);
   g_test_add_func ("/smartasync/operation/cancel/during-offload", test_cancel_during_offload);
