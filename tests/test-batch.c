@@ -404,13 +404,6 @@ test_batch_nested_call_drained (void)
 /* A batch is a scope for many synchronous calls: they reuse its pushed
  * private context, and what one of them leaves behind belongs to the scope,
  * which retires the context when it closes. */
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 static void
 leave_timeout (GTask        *task,
                gpointer      source,
@@ -420,7 +413,7 @@ leave_timeout (GTask        *task,
 {
   GSource *timeout = g_timeout_source_new_seconds (3600);
 
-  g_source_set_callback (timeout, set_flag, user_data, NULL);
+  g_source_set_callback (timeout, test_set_flag, user_data, NULL);
   g_source_attach (timeout, g_main_context_get_thread_default ());
   g_source_unref (timeout);
   g_task_return_boolean (task, TRUE);

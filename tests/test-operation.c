@@ -491,14 +491,13 @@ test_cancel_before_start (void)
 }
 
 static gint slow_work_started;
-static void wait_for_flag (gint *flag, const char *what);
 
 /* Cancels once the slow work started: a cancel after a fixed delay could
  * come, on a loaded machine, before the call started. */
 static gpointer
 cancel_after (gpointer data)
 {
-  wait_for_flag (&slow_work_started, "the slow work to start");
+  test_wait_for_flag (&slow_work_started, "the slow work to start");
   g_cancellable_cancel (data);
   return NULL;
 }
@@ -520,26 +519,11 @@ complete_late_async (GTask        *task,
 static gint slow_work_done;
 static gint slow_work_released;
 
-/* Polls a flag the other side sets: a hang guard, not a deadline. */
-static void
-wait_for_flag (gint       *flag,
-               const char *what)
-{
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-
-  while (!g_atomic_int_get (flag))
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("hang guard: still waiting for %s after 120 s", what);
-      g_usleep (1000);
-    }
-}
-
 static void
 wait_for_slow_work (void)
 {
   g_atomic_int_set (&slow_work_released, TRUE);
-  wait_for_flag (&slow_work_done, "the slow work to return");
+  test_wait_for_flag (&slow_work_done, "the slow work to return");
 }
 
 /* Slow work: returns only once the test released it (after checking that
@@ -551,7 +535,7 @@ sleep_then_return (GTask        *task,
                    GCancellable *cancellable)
 {
   g_atomic_int_set (&slow_work_started, TRUE);
-  wait_for_flag (&slow_work_released, "the test to release the slow work");
+  test_wait_for_flag (&slow_work_released, "the test to release the slow work");
   g_task_return_int (task, 3);
   g_atomic_int_set (&slow_work_done, TRUE);
 }
@@ -588,7 +572,7 @@ slow_blocking (GTask        *task,
                gpointer      user_data)
 {
   g_atomic_int_set (&slow_work_started, TRUE);
-  wait_for_flag (&slow_work_released, "the test to release the slow work");
+  test_wait_for_flag (&slow_work_released, "the test to release the slow work");
   g_task_return_int (task, 1);
   g_atomic_int_set (&slow_work_done, TRUE);
 }

@@ -105,3 +105,24 @@ test_list_threads_named (const char *prefix)
     }
   return tids;
 }
+
+gboolean
+test_set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_wait_for_flag (gint       *flag,
+                    const char *what)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (flag))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("hang guard: still waiting for %s after 120 s", what);
+      g_usleep (1000);
+    }
+}

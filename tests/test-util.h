@@ -39,4 +39,12 @@ void test_run_in_loop (GSourceFunc func,
  * @prefix, from /proc/self/task (Linux). */
 GPtrArray *test_list_threads_named (const char *prefix);
 
+/* A GSourceFunc that sets the gboolean @data points to, once. */
+gboolean test_set_flag (gpointer data);
+
+/* Polls *@flag, which another thread sets: a hang guard, not a deadline;
+ * after 120 s it fails, naming @what it waited for. */
+void test_wait_for_flag (gint       *flag,
+                         const char *what);
+
 G_END_DECLS

@@ -162,21 +162,6 @@ test_waiter_fd_source (void)
  * cancellation; its late completion is dropped safely. */
 static gint late_started, late_released, late_done;
 
-/* Polls a flag the other side sets: a hang guard, not a deadline. */
-static void
-wait_for_flag (gint       *flag,
-               const char *what)
-{
-  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
-
-  while (!g_atomic_int_get (flag))
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("hang guard: still waiting for %s after 120 s", what);
-      g_usleep (1000);
-    }
-}
-
 /* Returns only once the test released it, after checking that the wait
  * returned first. */
 static void
@@ -186,7 +171,7 @@ complete_after_delay (GTask        *task,
                       GCancellable *cancellable)
 {
   g_atomic_int_set (&late_started, TRUE);
-  wait_for_flag (&late_released, "the test to release the operation");
+  test_wait_for_flag (&late_released, "the test to release the operation");
   g_task_return_int (task, 7);
   g_atomic_int_set (&late_done, TRUE);
 }
@@ -195,7 +180,7 @@ complete_after_delay (GTask        *task,
 static gpointer
 cancel_later (gpointer data)
 {
-  wait_for_flag (&late_started, "the operation to start");
+  test_wait_for_flag (&late_started, "the operation to start");
   g_cancellable_cancel (data);
   return NULL;
 }
@@ -222,7 +207,7 @@ test_waiter_cancel (void)
   /* The abandoned completion lands on the private context; the next wait
    * dispatches it to the abandoned waiter, which ignores it. */
   g_atomic_int_set (&late_released, TRUE);
-  wait_for_flag (&late_done, "the operation to return");
+  test_wait_for_flag (&late_done, "the operation to return");
   later = SMARTASYNC_WAIT (NULL, NULL, g_file_load_contents_async, file, NULL);
   g_assert_true (g_file_load_contents_finish (file, later, &contents, NULL, NULL, NULL));
   g_assert_cmpstr (contents, ==, "after");
@@ -297,13 +282,6 @@ test_waiter_nested (void)
 
 /* Leftovers: a source attached during a wait, ready when the operation
  * completes, is dispatched before the wait returns, not in a later wait. */
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 static void
 leave_low_priority_idle (GTask        *task,
                          gpointer      source,
@@ -314,7 +292,7 @@ leave_low_priority_idle (GTask        *task,
   GSource *idle = g_idle_source_new ();
 
   g_source_set_priority (idle, G_PRIORITY_LOW);
-  g_source_set_callback (idle, set_flag, user_data, NULL);
+  g_source_set_callback (idle, test_set_flag, user_data, NULL);
   g_source_attach (idle, g_main_context_get_thread_default ());
   g_source_unref (idle);
   g_task_return_boolean (task, TRUE);
@@ -867,7 +845,7 @@ leave_timeout (GTask        *task,
 {
   GSource *timeout = g_timeout_source_new (10);
 
-  g_source_set_callback (timeout, set_flag, user_data, NULL);
+  g_source_set_callback (timeout, test_set_flag, user_data, NULL);
   g_source_attach (timeout, g_main_context_get_thread_default ());
   g_source_unref (timeout);
   g_task_return_boolean (task, TRUE);

@@ -526,43 +526,52 @@ class CoroutineGLib(unittest.TestCase):
         self.assertIsInstance(run_pendings(lambda: [boom()])[0].exception(), ValueError)
 
 
+def gated_call_on_a_loop_thread():
+    """Starts a smart call from a GLib loop on a new thread; it completes once
+    the returned event is set. Returns (thread, its Pending, the event): the
+    thread ends when the call completed."""
+    made = threading.Event()
+    release = threading.Event()
+    holder = []
+
+    @Smartasync.smartasync
+    def gated():
+        return release.wait(GUARD_S)
+
+    def glib_thread():
+        context = GLib.MainContext.new()
+        context.push_thread_default()
+        loop = GLib.MainLoop.new(context, False)
+
+        def start(*unused):
+            holder.append(gated())
+            holder[0].add_done_callback(lambda p: loop.quit())
+            made.set()
+            return False
+
+        source = GLib.idle_source_new()
+        source.set_callback(start)
+        source.attach(context)
+        loop.run()
+        context.pop_thread_default()
+
+    thread = threading.Thread(target=glib_thread)
+    thread.start()
+    if not made.wait(GUARD_S):
+        raise AssertionError("the loop thread did not start the call")
+    return thread, holder[0], release
+
+
 class CoroutineAwaitsAnotherThread(unittest.TestCase):
     def test_resumed_on_its_own_thread(self):
         """A Pending completed by a loop on another thread resumes the
         coroutine that awaits it on the coroutine's own thread."""
-        made = threading.Event()
-        release = threading.Event()
-        holder = []
-
-        @Smartasync.smartasync
-        def gated():
-            return release.wait(GUARD_S)
-
-        def glib_thread():
-            context = GLib.MainContext.new()
-            context.push_thread_default()
-            loop = GLib.MainLoop.new(context, False)
-
-            def start(*unused):
-                holder.append(gated())
-                holder[0].add_done_callback(lambda p: loop.quit())
-                made.set()
-                return False
-
-            source = GLib.idle_source_new()
-            source.set_callback(start)
-            source.attach(context)
-            loop.run()
-            context.pop_thread_default()
-
-        thread = threading.Thread(target=glib_thread)
-        thread.start()
-        self.assertTrue(made.wait(GUARD_S))
+        thread, pending, release = gated_call_on_a_loop_thread()
 
         @Smartasync.smartasync
         async def awaits_it():
             release.set()
-            value = await holder[0]
+            value = await pending
             return value, threading.get_ident()
 
         value, resumed_on = awaits_it()
@@ -710,36 +719,9 @@ class PendingWait(unittest.TestCase):
         self.assertTrue(errors[0].matches(Smartasync.error_quark(), Smartasync.Error.WOULD_BLOCK))
 
     def test_wait_for_a_loop_on_another_thread(self):
-        made = threading.Event()
-        release = threading.Event()
-        holder = []
-
-        @Smartasync.smartasync
-        def gated():
-            return release.wait(GUARD_S)
-
-        def glib_thread():
-            context = GLib.MainContext.new()
-            context.push_thread_default()
-            loop = GLib.MainLoop.new(context, False)
-
-            def start(*unused):
-                holder.append(gated())
-                holder[0].add_done_callback(lambda p: loop.quit())
-                made.set()
-                return False
-
-            source = GLib.idle_source_new()
-            source.set_callback(start)
-            source.attach(context)
-            loop.run()
-            context.pop_thread_default()
-
-        thread = threading.Thread(target=glib_thread)
-        thread.start()
-        self.assertTrue(made.wait(GUARD_S))
+        thread, pending, release = gated_call_on_a_loop_thread()
         release.set()
-        self.assertTrue(holder[0].wait())
+        self.assertTrue(pending.wait())
         thread.join()
 
 
