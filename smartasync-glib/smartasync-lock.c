@@ -33,8 +33,12 @@
  *
  * The shared result travels as a #GValue, so that each caller can get its
  * own copy: implementations run through a lock return their result with
- * g_task_return_value() (bindings always do), and callers read it with
- * [method@Smartasync.Lock.run_finish] or [method@Smartasync.Lock.run_sync].
+ * g_task_return_value() (bindings always do), or declare the type of what
+ * they return with any other g_task_return_*()
+ * ([property@Smartasync.Operation:result-type]: each caller then gets its
+ * own copy of a boxed type or string, its own reference to an object), and
+ * callers read it with [method@Smartasync.Lock.run_finish] or
+ * [method@Smartasync.Lock.run_sync].
  *
  * ## Where the run happens
  *
@@ -677,7 +681,8 @@ join_leavable (SmartasyncLock *self,
  * @self: a lock
  * @key: (nullable): the flight to join or start; %NULL is a flight of its own
  * @operation: the operation to run; it returns its result with
- *   g_task_return_value()
+ *   g_task_return_value(), or declares its result type
+ *   ([property@Smartasync.Operation:result-type])
  * @source_object: (nullable) (type GObject.Object): the source object passed
  *   to the implementation when this call starts the run
  * @args: (nullable): the arguments passed to the implementation when this
@@ -779,7 +784,8 @@ smartasync_lock_run_finish (SmartasyncLock  *self,
  * @self: a lock
  * @key: (nullable): the flight to join or start
  * @operation: the operation to run; it returns its result with
- *   g_task_return_value()
+ *   g_task_return_value(), or declares its result type
+ *   ([property@Smartasync.Operation:result-type])
  * @source_object: (nullable) (type GObject.Object): the source object passed
  *   to the implementation when this call starts the run
  * @args: (nullable): the arguments passed to the implementation when this

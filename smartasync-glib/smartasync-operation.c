@@ -42,7 +42,11 @@
  * The implementation returns its result through the #GTask, and the caller
  * reads it the same way: g_task_propagate_pointer() pairs with
  * [method@Smartasync.Operation.call_finish_pointer], and so on; bindings use
- * g_task_return_value() and the #GValue forms. A #GError returned by the
+ * g_task_return_value() and the #GValue forms. An implementation that
+ * declares the type of its result
+ * ([property@Smartasync.Operation:result-type]) can be read with the #GValue
+ * forms whatever g_task_return_*() it calls, and so through a
+ * [class@Smartasync.Lock], a [class@Smartasync.Batch], an await or a binding. A #GError returned by the
  * implementation reaches the caller with domain, code and message unchanged.
  * The bridge's own errors use %SMARTASYNC_ERROR.
  *
@@ -125,6 +129,7 @@ struct _SmartasyncOperation
   GMutex              mutex;      /* protects executor */
   SmartasyncExecutor *executor;
   gint                thread_safe;  /* atomic */
+  GType               result_type;  /* atomic */
 };
 
 enum {
@@ -133,6 +138,7 @@ enum {
   PROP_KIND,
   PROP_EXECUTOR,
   PROP_THREAD_SAFE,
+  PROP_RESULT_TYPE,
   N_PROPS
 };
 
@@ -181,6 +187,9 @@ smartasync_operation_get_property (GObject    *object,
     case PROP_THREAD_SAFE:
       g_value_set_boolean (value, smartasync_operation_get_thread_safe (self));
       break;
+    case PROP_RESULT_TYPE:
+      g_value_set_gtype (value, smartasync_operation_get_result_type (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -207,6 +216,9 @@ smartasync_operation_set_property (GObject      *object,
       break;
     case PROP_THREAD_SAFE:
       smartasync_operation_set_thread_safe (self, g_value_get_boolean (value));
+      break;
+    case PROP_RESULT_TYPE:
+      smartasync_operation_set_result_type (self, g_value_get_gtype (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -293,6 +305,29 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
     g_param_spec_boolean ("thread-safe", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * SmartasyncOperation:result-type:
+   *
+   * The type of the implementation's result, which tells the library which
+   * g_task_return_*() the implementation calls, so that every #GValue path
+   * (call_sync(), call_finish(), locks, batches, awaits, bindings) can read
+   * it:
+   *
+   * - %G_TYPE_NONE (the default): g_task_return_value(), as bindings do;
+   * - %G_TYPE_BOOLEAN: g_task_return_boolean();
+   * - an integer, enum or flags type: g_task_return_int();
+   * - a boxed, object, interface, string, #GVariant or #GParamSpec type:
+   *   g_task_return_pointer() with a full reference of that type (a lock
+   *   gives each of its callers its own copy or reference).
+   *
+   * See [method@Smartasync.Operation.set_result_type].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RESULT_TYPE] =
+    g_param_spec_gtype ("result-type", NULL, NULL, G_TYPE_NONE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -300,6 +335,7 @@ static void
 smartasync_operation_init (SmartasyncOperation *self)
 {
   g_mutex_init (&self->mutex);
+  self->result_type = G_TYPE_NONE;
 }
 
 static SmartasyncOperation *
@@ -508,6 +544,73 @@ smartasync_operation_set_thread_safe (SmartasyncOperation *self,
 
   if (g_atomic_int_exchange (&self->thread_safe, !!thread_safe) != !!thread_safe)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THREAD_SAFE]);
+}
+
+/**
+ * smartasync_operation_get_result_type:
+ * @self: an operation
+ *
+ * Gets [property@Smartasync.Operation:result-type].
+ *
+ * Returns: the type the implementation returns, or %G_TYPE_NONE when it
+ *   returns a #GValue with g_task_return_value()
+ *
+ * Since: 0.1
+ */
+GType
+smartasync_operation_get_result_type (SmartasyncOperation *self)
+{
+  g_return_val_if_fail (SMARTASYNC_IS_OPERATION (self), G_TYPE_NONE);
+
+  return (GType) g_atomic_pointer_get (&self->result_type);
+}
+
+/**
+ * smartasync_operation_set_result_type:
+ * @self: an operation
+ * @result_type: the type the implementation returns, or %G_TYPE_NONE when
+ *   it returns a #GValue with g_task_return_value()
+ *
+ * Declares which g_task_return_*() the implementation calls, by the type
+ * of its result (see [property@Smartasync.Operation:result-type]), so that
+ * callers who read results as #GValue get them whatever the kind: an
+ * implementation that calls g_task_return_int() declares %G_TYPE_INT (or
+ * another integer type), one that returns a #GBytes with
+ * g_task_return_pointer() declares %G_TYPE_BYTES. Without it, only
+ * g_task_return_value() results can be read as a #GValue, and the others
+ * only with the typed finish functions.
+ *
+ * Once a type is declared, a typed finish function of another kind fails
+ * with %SMARTASYNC_ERROR_FAILED naming the operation, instead of reading
+ * what it cannot know the type of; an object of another class than the
+ * declared one is refused the same way. Set it once, before the first call:
+ * results are read with the type declared when they are read.
+ *
+ * A type no g_task_return_*() can return (a plain pointer, a float) is a
+ * programmer error.
+ *
+ * Since: 0.1
+ */
+void
+smartasync_operation_set_result_type (SmartasyncOperation *self,
+                                      GType                result_type)
+{
+  g_return_if_fail (SMARTASYNC_IS_OPERATION (self));
+
+  if (result_type == G_TYPE_INVALID)
+    result_type = G_TYPE_NONE;
+  if (_smartasync_result_kind (result_type) == SMARTASYNC_RESULT_UNSUPPORTED)
+    {
+      g_critical ("%s: “%s” cannot declare %s as its result type: an implementation "
+                  "returns a boolean, an integer, enum or flags type, or, with "
+                  "g_task_return_pointer(), a boxed, object, interface, string, "
+                  "GVariant or GParamSpec type (G_TYPE_NONE: g_task_return_value())",
+                  G_STRFUNC, self->name, g_type_name (result_type));
+      return;
+    }
+
+  if ((GType) g_atomic_pointer_exchange (&self->result_type, result_type) != result_type)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT_TYPE]);
 }
 
 /* Calls */
@@ -902,12 +1005,14 @@ smartasync_operation_call_async (SmartasyncOperation *self,
  * @self: an operation
  * @result: the #GAsyncResult of the call
  * @value: (out caller-allocates) (optional): the result, when the
- *   implementation returned it with g_task_return_value()
+ *   implementation returned it with g_task_return_value() or declared its
+ *   type ([property@Smartasync.Operation:result-type]); %NULL to ignore it,
+ *   whatever its kind
  * @error: return location for an error
  *
  * Finishes a call started by [method@Smartasync.Operation.call_async] or
  * [method@Smartasync.Operation.call], when the implementation returned a
- * #GValue (as bindings do).
+ * #GValue (as bindings do) or declared the type of its result.
  *
  * Returns: %TRUE on success, %FALSE with @error set otherwise
  *
@@ -935,6 +1040,9 @@ smartasync_operation_call_finish (SmartasyncOperation  *self,
  * @error: return location for an error
  *
  * Finishes a call whose implementation used g_task_return_pointer().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error set
  *
@@ -947,7 +1055,7 @@ smartasync_operation_call_finish_pointer (SmartasyncOperation  *self,
 {
   FINISH_PRECONDITIONS (NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _smartasync_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -957,6 +1065,9 @@ smartasync_operation_call_finish_pointer (SmartasyncOperation  *self,
  * @error: return location for an error
  *
  * Finishes a call whose implementation used g_task_return_boolean().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: the result, or %FALSE with @error set
  *
@@ -969,7 +1080,7 @@ smartasync_operation_call_finish_boolean (SmartasyncOperation  *self,
 {
   FINISH_PRECONDITIONS (FALSE);
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return _smartasync_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -979,6 +1090,9 @@ smartasync_operation_call_finish_boolean (SmartasyncOperation  *self,
  * @error: return location for an error
  *
  * Finishes a call whose implementation used g_task_return_int().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: the result, or -1 with @error set
  *
@@ -991,7 +1105,7 @@ smartasync_operation_call_finish_int (SmartasyncOperation  *self,
 {
   FINISH_PRECONDITIONS (-1);
 
-  return g_task_propagate_int (G_TASK (result), error);
+  return _smartasync_task_propagate_int (G_TASK (result), error);
 }
 
 #define SYNC_PRECONDITIONS(val) \
@@ -1009,7 +1123,9 @@ smartasync_operation_call_finish_int (SmartasyncOperation  *self,
  * @args: (nullable): the call's arguments; a floating reference is sunk
  * @cancellable: (nullable): a #GCancellable
  * @value: (out caller-allocates) (optional): the result, when the
- *   implementation returned it with g_task_return_value()
+ *   implementation returned it with g_task_return_value() or declared its
+ *   type ([property@Smartasync.Operation:result-type]); %NULL to ignore it,
+ *   whatever its kind
  * @error: return location for an error
  *
  * Calls the operation and returns when it has completed: an asynchronous
@@ -1057,6 +1173,9 @@ smartasync_operation_call_sync (SmartasyncOperation  *self,
  *
  * Like [method@Smartasync.Operation.call_sync], for implementations that use
  * g_task_return_pointer().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error set
  *
@@ -1075,7 +1194,7 @@ smartasync_operation_call_sync_pointer (SmartasyncOperation  *self,
   SYNC_PRECONDITIONS (NULL);
 
   task = run_sync (self, source_object, sunk, cancellable, error);
-  return task != NULL ? g_task_propagate_pointer (task, error) : NULL;
+  return task != NULL ? _smartasync_task_propagate_pointer (task, error) : NULL;
 }
 
 /**
@@ -1089,6 +1208,9 @@ smartasync_operation_call_sync_pointer (SmartasyncOperation  *self,
  *
  * Like [method@Smartasync.Operation.call_sync], for implementations that use
  * g_task_return_boolean().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: the result, or %FALSE with @error set
  *
@@ -1107,7 +1229,7 @@ smartasync_operation_call_sync_boolean (SmartasyncOperation  *self,
   SYNC_PRECONDITIONS (FALSE);
 
   task = run_sync (self, source_object, sunk, cancellable, error);
-  return task != NULL && g_task_propagate_boolean (task, error);
+  return task != NULL && _smartasync_task_propagate_boolean (task, error);
 }
 
 /**
@@ -1121,6 +1243,9 @@ smartasync_operation_call_sync_boolean (SmartasyncOperation  *self,
  *
  * Like [method@Smartasync.Operation.call_sync], for implementations that use
  * g_task_return_int().
+ * Refused with %%SMARTASYNC_ERROR_FAILED, before anything is read, when
+ * the operation declares a result type of another kind
+ * ([property@Smartasync.Operation:result-type]).
  *
  * Returns: the result, or -1 with @error set
  *
@@ -1139,7 +1264,7 @@ smartasync_operation_call_sync_int (SmartasyncOperation  *self,
   SYNC_PRECONDITIONS (-1);
 
   task = run_sync (self, source_object, sunk, cancellable, error);
-  return task != NULL ? g_task_propagate_int (task, error) : -1;
+  return task != NULL ? _smartasync_task_propagate_int (task, error) : -1;
 }
 
 static void

@@ -107,6 +107,12 @@ void                 smartasync_operation_set_thread_safe (SmartasyncOperation  
                                                            gboolean              thread_safe);
 
 SMARTASYNC_AVAILABLE_IN_ALL
+GType                smartasync_operation_get_result_type (SmartasyncOperation  *self);
+SMARTASYNC_AVAILABLE_IN_ALL
+void                 smartasync_operation_set_result_type (SmartasyncOperation  *self,
+                                                           GType                 result_type);
+
+SMARTASYNC_AVAILABLE_IN_ALL
 void                 smartasync_operation_call_async     (SmartasyncOperation  *self,
                                                           gpointer              source_object,
                                                           GVariant             *args,

@@ -6,6 +6,7 @@
 #include "test-util.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #define TEST_ERROR (g_quark_from_static_string ("test-lock-error"))
@@ -851,6 +852,152 @@ test_lock_worker_thread_exits_subprocess (void)
   _exit (0);
 }
 
+/* Issue 14, defect 5: a declared result of any kind through the lock: run
+ * from main () on a worker (a sync call), and from a running loop on the
+ * loop's thread (call_async); every caller gets its own copy (boxed,
+ * string) or reference (object). (Before: SMARTASYNC_ERROR_FAILED after
+ * GIO's critical for anything but g_task_return_value().) */
+typedef struct
+{
+  SmartasyncLock      *lock;
+  SmartasyncOperation *op;
+  GValue               values[3];
+  GError              *errors[3];
+  guint                answered;
+} DeclaredCallers;
+
+static void
+declared_caller_done (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      data)
+{
+  DeclaredCallers *callers = data;
+  guint i = callers->answered++;
+
+  if (!smartasync_lock_run_finish (callers->lock, result, &callers->values[i], &callers->errors[i]))
+    g_value_unset (&callers->values[i]);
+}
+
+static gboolean
+start_declared_callers (gpointer data)
+{
+  DeclaredCallers *callers = data;
+
+  for (guint i = 0; i < G_N_ELEMENTS (callers->values); i++)
+    smartasync_lock_run_async (callers->lock, "k", callers->op, NULL, NULL, NULL,
+                               declared_caller_done, callers);
+  return G_SOURCE_REMOVE;
+}
+
+/* Three callers of one run, from a running loop; iterates until answered. */
+static void
+run_declared_callers (DeclaredCallers *callers)
+{
+  gint64 deadline = g_get_monotonic_time () + HANG_GUARD_S * G_USEC_PER_SEC;
+
+  test_run_in_loop (start_declared_callers, callers);
+  while (callers->answered < G_N_ELEMENTS (callers->values))
+    {
+      g_main_context_iteration (NULL, TRUE);
+      hang_guard (deadline, "the callers of a declared run");
+    }
+}
+
+static void
+declared_callers_clear (DeclaredCallers *callers)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (callers->values); i++)
+    {
+      if (G_IS_VALUE (&callers->values[i]))
+        g_value_unset (&callers->values[i]);
+      g_clear_error (&callers->errors[i]);
+    }
+}
+
+static void
+check_lock_declared (SmartasyncOperation *op)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  GType type = smartasync_operation_get_result_type (op);
+  DeclaredCallers callers = { lock, op, { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT } };
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (smartasync_lock_run_sync (lock, "k", op, NULL, NULL, NULL, &value, &error));
+  g_assert_no_error (error);
+  test_assert_declared (type, &value);
+
+  run_declared_callers (&callers);
+  g_assert_cmpuint (smartasync_lock_get_executions (lock), ==, 2);
+  g_assert_cmpuint (smartasync_lock_get_joins (lock), ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS (callers.values); i++)
+    {
+      g_assert_no_error (callers.errors[i]);
+      test_assert_declared (type, &callers.values[i]);
+    }
+  /* Copies, not one pointer shared among callers. */
+  if (type == G_TYPE_STRING || type == G_TYPE_STRV)
+    g_assert_true (g_value_peek_pointer (&callers.values[0]) !=
+                   g_value_peek_pointer (&callers.values[1]));
+  declared_callers_clear (&callers);
+}
+
+static void
+test_lock_declared_results (void)
+{
+  const GType *types = test_declared_types ();
+
+  for (guint i = 0; types[i] != G_TYPE_INVALID; i++)
+    {
+      g_autoptr(SmartasyncOperation) blocking =
+        smartasync_operation_new_blocking ("declared", test_return_declared, NULL, NULL);
+      g_autoptr(SmartasyncOperation) async =
+        smartasync_operation_new_async ("declared", test_return_declared, NULL, NULL);
+
+      g_test_message ("result type %s", g_type_name (types[i]));
+      smartasync_operation_set_result_type (blocking, types[i]);
+      smartasync_operation_set_result_type (async, types[i]);
+      check_lock_declared (blocking);
+      check_lock_declared (async);
+    }
+}
+
+/* A result that does not match its declaration, or an undeclared one that
+ * is not a GValue: every caller gets an error naming the operation (and,
+ * undeclared, the fix), the key is freed. */
+static void
+test_lock_result_mismatch (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) file_op =
+    smartasync_operation_new_async ("file", test_return_action, NULL, NULL);
+  g_autoptr(SmartasyncOperation) undeclared =
+    smartasync_operation_new_blocking ("undeclared-int", test_double_blocking, NULL, NULL);
+  DeclaredCallers callers = { lock, file_op, { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT } };
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  smartasync_operation_set_result_type (file_op, G_TYPE_FILE);
+  run_declared_callers (&callers);
+  for (guint i = 0; i < G_N_ELEMENTS (callers.values); i++)
+    {
+      g_assert_error (callers.errors[i], SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED);
+      g_assert_nonnull (strstr (callers.errors[i]->message, "“file” returned a GSimpleAction, not the GFile"));
+    }
+  declared_callers_clear (&callers);
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+
+  /* Undeclared: GTask reports a programmer error; the callers an error. */
+  g_test_expect_message ("GLib-GIO", G_LOG_LEVEL_CRITICAL, "*result_destroy*");
+  g_assert_false (smartasync_lock_run_sync (lock, "k", undeclared, NULL, g_variant_new_int32 (21),
+                                            NULL, &value, &error));
+  g_test_assert_expected_messages ();
+  g_assert_error (error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "“undeclared-int”"));
+  g_assert_nonnull (strstr (error->message, "smartasync_operation_set_result_type()"));
+  g_assert_false (smartasync_lock_is_running (lock, "k"));
+}
+
 static void
 test_lock_bad_input (void)
 {
@@ -889,6 +1036,8 @@ main (int   argc,
   g_test_add_func ("/smartasync/lock/async-joins-sync", test_lock_async_joins_sync);
   g_test_add_func ("/smartasync/lock/sync-caller", test_lock_sync_caller_main);
   g_test_add_func ("/smartasync/lock/bad-input", test_lock_bad_input);
+  g_test_add_func ("/smartasync/lock/results/declared", test_lock_declared_results);
+  g_test_add_func ("/smartasync/lock/results/mismatch", test_lock_result_mismatch);
   g_test_add_func ("/smartasync/lock/worker-thread-exits", test_lock_worker_thread_exits);
   g_test_add_func ("/smartasync/lock/worker-thread-exits/subprocess", test_lock_worker_thread_exits_subprocess);
 

@@ -5,6 +5,8 @@
 
 #include "test-util.h"
 
+#include <string.h>
+
 static gboolean
 upper_complete (gpointer data)
 {
@@ -125,4 +127,103 @@ test_wait_for_flag (gint       *flag,
         g_error ("hang guard: still waiting for %s after 120 s", what);
       g_usleep (1000);
     }
+}
+
+const GType *
+test_declared_types (void)
+{
+  static GType types[11];
+
+  if (types[0] == G_TYPE_INVALID)
+    {
+      GType all[] = { G_TYPE_BOOLEAN, G_TYPE_INT, G_TYPE_UINT64, G_TYPE_FILE_TYPE,
+                      G_TYPE_STRING, G_TYPE_BYTES, G_TYPE_STRV, G_TYPE_SIMPLE_ACTION,
+                      G_TYPE_FILE, G_TYPE_VARIANT, G_TYPE_INVALID };
+
+      memcpy (types, all, sizeof all);
+    }
+  return types;
+}
+
+void
+test_return_declared (GTask        *task,
+                      gpointer      source_object,
+                      GVariant     *args,
+                      GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  GType type = smartasync_operation_get_result_type (g_task_get_source_object (task));
+  const char *strv[] = { "42", NULL };
+
+  if (type == G_TYPE_BOOLEAN)
+    g_task_return_boolean (task, TRUE);
+  else if (type == G_TYPE_INT || type == G_TYPE_UINT64)
+    g_task_return_int (task, 42);
+  else if (type == G_TYPE_FILE_TYPE)
+    g_task_return_int (task, G_FILE_TYPE_DIRECTORY);
+  else if (type == G_TYPE_STRING)
+    g_task_return_pointer (task, g_strdup ("42"), g_free);
+  else if (type == G_TYPE_BYTES)
+    g_task_return_pointer (task, g_bytes_new ("42", 2), (GDestroyNotify) g_bytes_unref);
+  else if (type == G_TYPE_STRV)
+    g_task_return_pointer (task, g_strdupv ((char **) strv), (GDestroyNotify) g_strfreev);
+  else if (type == G_TYPE_SIMPLE_ACTION)
+    g_task_return_pointer (task, g_simple_action_new ("42", NULL), g_object_unref);
+  else if (type == G_TYPE_FILE)
+    g_task_return_pointer (task, g_file_new_for_path ("/42"), g_object_unref);
+  else if (type == G_TYPE_VARIANT)
+    g_task_return_pointer (task, g_variant_ref_sink (g_variant_new_int32 (42)),
+                           (GDestroyNotify) g_variant_unref);
+  else
+    g_assert_not_reached ();
+}
+
+void
+test_return_action (GTask        *task,
+                    gpointer      source_object,
+                    GVariant     *args,
+                    GCancellable *cancellable,
+                    gpointer      user_data)
+{
+  g_task_return_pointer (task, g_simple_action_new ("not-a-file", NULL), g_object_unref);
+}
+
+void
+test_assert_declared (GType         type,
+                      const GValue *value)
+{
+  g_autofree char *path = NULL;
+
+  g_assert_true (G_VALUE_HOLDS (value, type));
+  if (type == G_TYPE_BOOLEAN)
+    g_assert_true (g_value_get_boolean (value));
+  else if (type == G_TYPE_INT)
+    g_assert_cmpint (g_value_get_int (value), ==, 42);
+  else if (type == G_TYPE_UINT64)
+    g_assert_cmpuint (g_value_get_uint64 (value), ==, 42);
+  else if (type == G_TYPE_FILE_TYPE)
+    g_assert_cmpint (g_value_get_enum (value), ==, G_FILE_TYPE_DIRECTORY);
+  else if (type == G_TYPE_STRING)
+    g_assert_cmpstr (g_value_get_string (value), ==, "42");
+  else if (type == G_TYPE_BYTES)
+    g_assert_cmpmem (g_bytes_get_data (g_value_get_boxed (value), NULL),
+                     g_bytes_get_size (g_value_get_boxed (value)), "42", 2);
+  else if (type == G_TYPE_STRV)
+    {
+      const char *const *strv = g_value_get_boxed (value);
+
+      g_assert_cmpuint (g_strv_length ((char **) strv), ==, 1);
+      g_assert_cmpstr (strv[0], ==, "42");
+    }
+  else if (type == G_TYPE_SIMPLE_ACTION)
+    g_assert_cmpstr (g_action_get_name (g_value_get_object (value)), ==, "42");
+  else if (type == G_TYPE_FILE)
+    {
+      path = g_file_get_path (g_value_get_object (value));
+      g_assert_cmpstr (path, ==, "/42");
+    }
+  else if (type == G_TYPE_VARIANT)
+    g_assert_cmpint (g_variant_get_int32 (g_value_get_variant (value)), ==, 42);
+  else
+    g_assert_not_reached ();
 }

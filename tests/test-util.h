@@ -47,4 +47,29 @@ gboolean test_set_flag (gpointer data);
 void test_wait_for_flag (gint       *flag,
                          const char *what);
 
+/* The result types an implementation can declare (SmartasyncOperation:
+ * result-type), at least one per kind of g_task_return_*() and of pointer
+ * (string, boxed, object, interface, variant); ends with G_TYPE_INVALID. */
+const GType *test_declared_types (void);
+
+/* Implementation (blocking or async): returns 42 as the type its
+ * operation declares, with the g_task_return_*() that type calls for. */
+void test_return_declared (GTask        *task,
+                           gpointer      source_object,
+                           GVariant     *args,
+                           GCancellable *cancellable,
+                           gpointer      user_data);
+
+/* Implementation: returns a GSimpleAction named "not-a-file" with
+ * g_task_return_pointer(), for operations that declare another type. */
+void test_return_action (GTask        *task,
+                         gpointer      source_object,
+                         GVariant     *args,
+                         GCancellable *cancellable,
+                         gpointer      user_data);
+
+/* Asserts that @value holds what test_return_declared() returns for @type. */
+void test_assert_declared (GType         type,
+                           const GValue *value);
+
 G_END_DECLS
