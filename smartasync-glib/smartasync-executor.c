@@ -83,6 +83,8 @@ typedef struct
   gint             n_queued;     /* atomic: work pushed and not yet taken */
   gint             n_spinning;   /* atomic: 1 while a worker spins */
   gint             spin_us;      /* atomic: the adaptive spin budget */
+  gpointer         last_pusher;  /* atomic: the thread that queued work last */
+  gint             n_same_pusher;  /* atomic: its pushes since another thread's */
 } Pool;
 
 struct _SmartasyncExecutor
@@ -266,24 +268,53 @@ pool_put (Pool     *pool,
     g_cond_signal (&pool->cond);
 }
 
+/* Pushes of one thread in a row after which the threads queueing work
+ * count as one again. Calling threads with calls in flight push in turns of
+ * up to as many calls as each has completions to dispatch in an iteration. */
+#define SAME_PUSHER_RUN 256
+
+/* Notes which threads queue work, for core_free_for_spinning(). Racy by
+ * design: it only steers the spin. */
+static void
+pool_note_pusher (Pool *pool)
+{
+  gpointer self = g_thread_self ();
+  gpointer last = g_atomic_pointer_get (&pool->last_pusher);
+
+  if (last == self)
+    {
+      if (g_atomic_int_get (&pool->n_same_pusher) < SAME_PUSHER_RUN)
+        g_atomic_int_inc (&pool->n_same_pusher);
+      return;
+    }
+  g_atomic_pointer_set (&pool->last_pusher, self);
+  if (last != NULL)
+    g_atomic_int_set (&pool->n_same_pusher, 0);
+}
+
 /* A spinner only pays while a core is free for it: the workers running work
- * and the thread that queues the next (a loop waiting for results) each need
+ * and the threads that queue the next (loops waiting for results) each need
  * one. With every core taken, it would slow them down for a work item it
- * would not see any sooner. */
+ * would not see any sooner. The threads queueing work count as two while
+ * the last SAME_PUSHER_RUN pushes were not all from one thread. */
 static gboolean
 core_free_for_spinning (Pool *pool)
 {
   gint busy = g_atomic_int_get (&pool->n_threads) - g_atomic_int_get (&pool->n_idle);
+  gint pushers = g_atomic_int_get (&pool->n_same_pusher) < SAME_PUSHER_RUN ? 2 : 1;
 
-  return busy + 1 < pool->n_processors;
+  return busy + pushers < pool->n_processors;
 }
 
 /* Spins for the adaptive budget, then blocks. The budget doubles when work
  * arrived during a spin and halves when the worker had to block, so a busy
  * pool answers in microseconds and an idle one stops burning CPU after one
- * short spin. One worker spins at a time, the others block: one spinner
- * picks work up at once, and more would only take cores that other threads
- * (a loop waking up to the work's result) need. */
+ * short spin. A chain of calls that each wait for a wake-up of the calling
+ * loop (tens of microseconds here) lets the budget fall to zero, and should:
+ * a worker spinning that long slows that wake-up down (see
+ * doc/performance.md). One worker spins at a time, the others block: one
+ * spinner picks work up at once, and more would only take cores that other
+ * threads (a loop waking up to the work's result) need. */
 static gpointer
 pool_pop (Pool *pool)
 {
@@ -412,6 +443,7 @@ pool_push (Pool     *pool,
 {
   g_autoptr(GError) thread_error = NULL;
 
+  pool_note_pusher (pool);
   g_atomic_int_inc (&pool->n_queued);
   if (!pool_ensure_worker (pool, &thread_error))
     {
@@ -441,6 +473,7 @@ smartasync_executor_constructed (GObject *object)
   pool->max_spin_us = self->spin_us;
   pool->n_processors = (gint) g_get_num_processors ();
   pool->spin_us = self->spin_us;
+  pool->n_same_pusher = SAME_PUSHER_RUN;
   self->pool = pool;
 }
 
