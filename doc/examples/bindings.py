@@ -157,6 +157,15 @@ shout_op = Smartasync.Operation.new_blocking("shout", shout)
 ok, value = shout_op.call_sync(None, GLib.Variant("s", "hello"), None)
 check("Operation.call_sync() from Python", ok and value == "HELLO")
 
+# An implementation that returns with return_int() declares its result type,
+# so that every caller, a lock's included, gets the value.
+count_op = Smartasync.Operation.new_blocking("count", lambda task, *unused: task.return_int(7))
+count_op.props.result_type = GObject.TYPE_INT
+ok, value = count_op.call_sync(None, None, None)  # value == 7
+check("declared result type from Python", ok and value == 7)
+check("declared result type through a lock",
+      Smartasync.Lock.new().run_sync("k", count_op, None, None, None) == (True, 7))
+
 os.unlink(path)
 Smartasync.reset()
 sys.exit(0 if all(checks) else 1)

@@ -279,6 +279,21 @@ function testLock() {
         await Promise.all(calls);
     });
     check(resetErrors === 2, 'Lock: reset releases the joiners; the first caller keeps its run');
+
+    // Issue 14, defect 5: an implementation that returns with return_int()
+    // declares its result type; every GValue path, the lock's included, gives
+    // its value.
+    const counted = Smartasync.Operation.new_async('counted', task => task.return_int(7));
+    counted.result_type = GObject.TYPE_INT;
+    let counts = [];
+    inLoop(async () => {
+        const calls = [];
+        for (let i = 0; i < 3; i++)
+            calls.push(lock.run_async('d', counted, null, null, null));
+        counts = (await Promise.all(calls)).map(([v]) => v);
+    });
+    check(counted.call_sync(null, null, null)[1] === 7 && counts.join() === '7,7,7',
+        'Lock: a declared int result reaches every caller');
 }
 
 function testAwaitAndBatch() {

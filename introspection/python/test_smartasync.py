@@ -301,6 +301,37 @@ class Lock(unittest.TestCase):
         run_in_loop(start)
         self.assertEqual(len(errors), 3)
 
+    def test_declared_result_types(self):
+        # Issue 14, defect 5: an implementation that returns with
+        # return_int() or return_boolean() declares its result type, and
+        # every GValue path, the lock's included, gives its value.
+        def plus_one(task, source, args, cancellable, *unused):
+            task.return_int(args.get_int32() + 1)
+
+        op = Smartasync.Operation.new_blocking("plus-one", plus_one)
+        op.props.result_type = GObject.TYPE_INT
+        self.assertEqual(op.get_result_type(), GObject.TYPE_INT)
+        self.assertEqual(op.call_sync(None, GLib.Variant("i", 41), None)[1], 42)
+        lock = Smartasync.Lock.new()
+        self.assertEqual(lock.run_sync("k", op, None, GLib.Variant("i", 6), None)[1], 7)
+
+        yes = Smartasync.Operation.new_async("yes", lambda task, *unused: task.return_boolean(True))
+        yes.set_result_type(GObject.TYPE_BOOLEAN)
+        answers = []
+
+        def start(loop):
+            def done(source, res, *unused):
+                answers.append(lock.run_finish(res)[1])
+                if len(answers) == 3:
+                    loop.quit()
+
+            for _ in range(3):
+                lock.run_async("b", yes, None, None, None, done)
+
+        run_in_loop(start)
+        self.assertEqual(answers, [True, True, True])
+        self.assertEqual(lock.get_executions(), 2)
+
     def _record(self, lock, res, errors, loop):
         try:
             lock.run_finish(res)
