@@ -945,21 +945,7 @@ check_lock_declared (SmartasyncOperation *op)
 static void
 test_lock_declared_results (void)
 {
-  const GType *types = test_declared_types ();
-
-  for (guint i = 0; types[i] != G_TYPE_INVALID; i++)
-    {
-      g_autoptr(SmartasyncOperation) blocking =
-        smartasync_operation_new_blocking ("declared", test_return_declared, NULL, NULL);
-      g_autoptr(SmartasyncOperation) async =
-        smartasync_operation_new_async ("declared", test_return_declared, NULL, NULL);
-
-      g_test_message ("result type %s", g_type_name (types[i]));
-      smartasync_operation_set_result_type (blocking, types[i]);
-      smartasync_operation_set_result_type (async, types[i]);
-      check_lock_declared (blocking);
-      check_lock_declared (async);
-    }
+  test_for_each_declared (check_lock_declared);
 }
 
 /* A result that does not match its declaration, or an undeclared one that

@@ -458,21 +458,7 @@ check_declared_paths (SmartasyncOperation *op)
 static void
 test_declared_results (void)
 {
-  const GType *types = test_declared_types ();
-
-  for (guint i = 0; types[i] != G_TYPE_INVALID; i++)
-    {
-      g_autoptr(SmartasyncOperation) blocking =
-        smartasync_operation_new_blocking ("declared", test_return_declared, NULL, NULL);
-      g_autoptr(SmartasyncOperation) async =
-        smartasync_operation_new_async ("declared", test_return_declared, NULL, NULL);
-
-      g_test_message ("result type %s", g_type_name (types[i]));
-      smartasync_operation_set_result_type (blocking, types[i]);
-      smartasync_operation_set_result_type (async, types[i]);
-      check_declared_paths (blocking);
-      check_declared_paths (async);
-    }
+  test_for_each_declared (check_declared_paths);
 }
 
 static void
@@ -1134,6 +1120,13 @@ test_bad_input (void)
 
   g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*g_task_is_valid*");
   g_assert_null (smartasync_operation_call_finish_pointer (op, G_ASYNC_RESULT (foreign), NULL));
+  g_test_assert_expected_messages ();
+
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_OPERATION*");
+  smartasync_operation_set_result_type (NULL, G_TYPE_INT);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*SMARTASYNC_IS_OPERATION*");
+  g_assert_cmpuint (smartasync_operation_get_result_type (NULL), ==, G_TYPE_NONE);
   g_test_assert_expected_messages ();
 
   g_test_expect_message ("Smartasync", G_LOG_LEVEL_CRITICAL, "*max_threads*");

@@ -179,6 +179,26 @@ test_return_declared (GTask        *task,
 }
 
 void
+test_for_each_declared (void (*check) (SmartasyncOperation *op))
+{
+  const GType *types = test_declared_types ();
+
+  for (guint i = 0; types[i] != G_TYPE_INVALID; i++)
+    {
+      g_autoptr(SmartasyncOperation) blocking =
+        smartasync_operation_new_blocking ("declared", test_return_declared, NULL, NULL);
+      g_autoptr(SmartasyncOperation) async =
+        smartasync_operation_new_async ("declared", test_return_declared, NULL, NULL);
+
+      g_test_message ("result type %s", g_type_name (types[i]));
+      smartasync_operation_set_result_type (blocking, types[i]);
+      smartasync_operation_set_result_type (async, types[i]);
+      check (blocking);
+      check (async);
+    }
+}
+
+void
 test_return_action (GTask        *task,
                     gpointer      source_object,
                     GVariant     *args,

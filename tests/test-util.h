@@ -52,6 +52,10 @@ void test_wait_for_flag (gint       *flag,
  * (string, boxed, object, interface, variant); ends with G_TYPE_INVALID. */
 const GType *test_declared_types (void);
 
+/* Calls @check with a blocking and an asynchronous operation of
+ * test_return_declared() for each of test_declared_types(). */
+void test_for_each_declared (void (*check) (SmartasyncOperation *op));
+
 /* Implementation (blocking or async): returns 42 as the type its
  * operation declares, with the g_task_return_*() that type calls for. */
 void test_return_declared (GTask        *task,
