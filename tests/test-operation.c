@@ -410,16 +410,14 @@ assert_finish_declared (SmartasyncOperation *op,
 {
   g_auto(GValue) value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
+  gboolean ok = smartasync_operation_call_finish (op, result, &value, &error);
 
-  g_assert_true (smartasync_operation_call_finish (op, result, &value, &error));
-  g_assert_no_error (error);
-  test_assert_declared (smartasync_operation_get_result_type (op), &value);
+  test_assert_declared_outcome (op, ok, &value, error);
 }
 
 static void
 check_declared_paths (SmartasyncOperation *op)
 {
-  GType type = smartasync_operation_get_result_type (op);
   g_auto(GValue) value = G_VALUE_INIT;
   g_auto(GValue) smart = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
@@ -427,11 +425,12 @@ check_declared_paths (SmartasyncOperation *op)
   g_autoptr(SmartasyncBatch) batch = smartasync_batch_new ();
   Completion completion = { 0 };
   AsyncCall call = { op, NULL, &completion, FALSE, NULL };
+  gboolean ok;
 
-  g_assert_true (smartasync_operation_call_sync (op, NULL, NULL, NULL, &value, &error));
-  g_assert_no_error (error);
-  test_assert_declared (type, &value);
+  ok = smartasync_operation_call_sync (op, NULL, NULL, NULL, &value, &error);
+  test_assert_declared_outcome (op, ok, &value, error);
   g_value_unset (&value);
+  g_clear_error (&error);
 
   /* The smart call in a sync context. */
   task = smartasync_operation_call (op, NULL, NULL, NULL, NULL, NULL);
@@ -439,13 +438,11 @@ check_declared_paths (SmartasyncOperation *op)
 
   g_value_init (&smart, G_TYPE_TASK);
   g_value_take_object (&smart, smartasync_operation_call (op, NULL, NULL, NULL, NULL, NULL));
-  g_assert_true (smartasync_await_sync (&smart, NULL, &value, &error));
-  g_assert_no_error (error);
-  test_assert_declared (type, &value);
+  ok = smartasync_await_sync (&smart, NULL, &value, &error);
+  test_assert_declared_outcome (op, ok, &value, error);
 
   smartasync_batch_add (batch, op, NULL, NULL);
-  g_assert_true (smartasync_batch_wait (batch, NULL, &error));
-  g_assert_no_error (error);
+  g_assert_true (smartasync_batch_wait (batch, NULL, NULL));
   assert_finish_declared (op, smartasync_batch_get_result (batch, 0));
   smartasync_batch_close (batch);
 

@@ -155,7 +155,9 @@ test_return_declared (GTask        *task,
   GType type = smartasync_operation_get_result_type (g_task_get_source_object (task));
   const char *strv[] = { "42", NULL };
 
-  if (type == G_TYPE_BOOLEAN)
+  if (user_data != NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", (const char *) user_data);
+  else if (type == G_TYPE_BOOLEAN)
     g_task_return_boolean (task, TRUE);
   else if (type == G_TYPE_INT || type == G_TYPE_UINT64)
     g_task_return_int (task, 42);
@@ -195,6 +197,17 @@ test_for_each_declared (void (*check) (SmartasyncOperation *op))
       smartasync_operation_set_result_type (async, types[i]);
       check (blocking);
       check (async);
+    }
+
+  for (SmartasyncKind kind = SMARTASYNC_KIND_ASYNC; kind <= SMARTASYNC_KIND_BLOCKING; kind++)
+    {
+      g_autoptr(SmartasyncOperation) failing =
+        (kind == SMARTASYNC_KIND_ASYNC ? smartasync_operation_new_async
+                                       : smartasync_operation_new_blocking)
+          ("declared-failing", test_return_declared, (gpointer) "declared failure", NULL);
+
+      smartasync_operation_set_result_type (failing, G_TYPE_STRING);
+      check (failing);
     }
 }
 
@@ -246,4 +259,23 @@ test_assert_declared (GType         type,
     g_assert_cmpint (g_variant_get_int32 (g_value_get_variant (value)), ==, 42);
   else
     g_assert_not_reached ();
+}
+
+void
+test_assert_declared_outcome (SmartasyncOperation *op,
+                              gboolean             ok,
+                              const GValue        *value,
+                              const GError        *error)
+{
+  if (g_str_equal (smartasync_operation_get_name (op), "declared-failing"))
+    {
+      g_assert_false (ok);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_assert_cmpstr (error->message, ==, "declared failure");
+      return;
+    }
+
+  g_assert_true (ok);
+  g_assert_no_error (error);
+  test_assert_declared (smartasync_operation_get_result_type (op), value);
 }

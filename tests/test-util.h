@@ -53,11 +53,13 @@ void test_wait_for_flag (gint       *flag,
 const GType *test_declared_types (void);
 
 /* Calls @check with a blocking and an asynchronous operation of
- * test_return_declared() for each of test_declared_types(). */
+ * test_return_declared() for each of test_declared_types(), then with a
+ * blocking and an asynchronous one that fail (declaring G_TYPE_STRING). */
 void test_for_each_declared (void (*check) (SmartasyncOperation *op));
 
 /* Implementation (blocking or async): returns 42 as the type its
- * operation declares, with the g_task_return_*() that type calls for. */
+ * operation declares, with the g_task_return_*() that type calls for; with
+ * user data (a message), fails with G_IO_ERROR_FAILED instead. */
 void test_return_declared (GTask        *task,
                            gpointer      source_object,
                            GVariant     *args,
@@ -75,5 +77,12 @@ void test_return_action (GTask        *task,
 /* Asserts that @value holds what test_return_declared() returns for @type. */
 void test_assert_declared (GType         type,
                            const GValue *value);
+
+/* Asserts the outcome of a call of an operation of test_for_each_declared():
+ * its result, or its failure. */
+void test_assert_declared_outcome (SmartasyncOperation *op,
+                                   gboolean             ok,
+                                   const GValue        *value,
+                                   const GError        *error);
 
 G_END_DECLS
