@@ -50,5 +50,6 @@ void                   _smartasync_thread_state_untrack      (SmartasyncThreadSt
 gboolean               _smartasync_thread_state_retire_context (SmartasyncThreadState *state,
                                                                GMainContext          *context);
 gboolean               _smartasync_thread_state_reset        (void);
+void                   _smartasync_thread_state_release_owed (void);
 
 G_END_DECLS

@@ -224,6 +224,26 @@ _smartasync_thread_state_retire_context (SmartasyncThreadState *state,
   return TRUE;
 }
 
+/*< private >
+ * _smartasync_thread_state_release_owed:
+ *
+ * For a worker thread between two pieces of work: completions its private
+ * context still owes to waits abandoned on cancellation (a lock run every
+ * caller left, a nested call cancelled) would wait there for the worker's
+ * next wait, which may never come, keeping their tasks and results alive.
+ * What is ready is dispatched now, and the context goes to a janitor if
+ * completions are still owed; the next wait gets a fresh context.
+ */
+void
+_smartasync_thread_state_release_owed (void)
+{
+  SmartasyncThreadState *state = g_private_get (&thread_state_key);
+
+  if (state != NULL && state->wait_depth == 0 && state->orphans != NULL &&
+      g_atomic_int_get (&state->orphans->owed) > 0)
+    drop_private_context (state);
+}
+
 static void
 smartasync_thread_state_free (gpointer data)
 {

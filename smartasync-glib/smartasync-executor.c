@@ -60,6 +60,7 @@
 
 #include "config.h"
 
+#include "smartasync-context-private.h"
 #include "smartasync-error.h"
 #include "smartasync-executor-private.h"
 
@@ -398,6 +399,8 @@ worker_main (gpointer data)
       worker->work = item;
       run_work (item);
       worker->work = NULL;
+      /* Nothing waits on this thread until its next work. */
+      _smartasync_thread_state_release_owed ();
     }
 
   g_private_set (&current_worker, NULL);

@@ -291,8 +291,8 @@ remove_flight (SmartasyncLock *self,
     g_clear_pointer (&self->unkeyed, flight_unref);
 }
 
-/* Whoever takes the id disconnects: delivery, the idle after a
- * cancellation, or run_async() when the flight ended while it connected. */
+/* Whoever takes the id disconnects: delivery, the cancelled handler itself,
+ * or join_leavable() when the flight ended while it connected. */
 static void
 waiter_disconnect (Waiter *waiter)
 {
@@ -304,7 +304,7 @@ waiter_disconnect (Waiter *waiter)
 
 /* Answers a caller exactly once, whichever of delivery, cancellation and
  * reset comes first. Never called from the caller's cancelled handler with
- * @disconnect set: a handler cannot disconnect itself. */
+ * @disconnect set: g_cancellable_disconnect() would wait for the handler. */
 static gboolean
 waiter_claim (Waiter   *waiter,
               gboolean  disconnect)
@@ -366,26 +366,21 @@ flight_complete (Flight       *flight,
     deliver (callers, value, error);
 }
 
-/* A handler cannot disconnect itself, and the connection owns a reference
- * to the waiter (which owns one to the cancellable): without this, every
- * caller that left through its cancellable would stay alive with its lock. */
-static gboolean
-disconnect_left_waiter (gpointer data)
-{
-  Waiter *waiter = data;
-
-  waiter_disconnect (waiter);
-  return G_SOURCE_REMOVE;
-}
-
+/* Inside the cancelled handler, g_cancellable_disconnect() would wait for
+ * the handler itself to return; GSignal lets a handler disconnect itself.
+ * Done there and then, not from an idle on the caller's context, which the
+ * caller may have stopped iterating (a sync caller whose wait returned at
+ * the cancellation, then exited): the connection owns a reference to the
+ * waiter, which owns one to the cancellable, so every caller that left
+ * would stay alive with its lock. An id not stored yet is disconnected by
+ * join_leavable(). */
 static void
-schedule_disconnect (Waiter *waiter)
+waiter_disconnect_in_handler (Waiter *waiter)
 {
-  GSource *idle = g_idle_source_new ();
+  gulong handler = GPOINTER_TO_SIZE (g_atomic_pointer_exchange (&waiter->handler, NULL));
 
-  g_source_set_callback (idle, disconnect_left_waiter, waiter_ref (waiter), waiter_unref);
-  g_source_attach (idle, g_task_get_context (waiter->task));
-  g_source_unref (idle);
+  if (handler != 0)
+    g_signal_handler_disconnect (waiter->cancellable, handler);
 }
 
 static void
@@ -414,7 +409,7 @@ waiter_cancelled (GCancellable *cancellable,
     g_cancellable_cancel (flight->cancellable);
 
   g_task_return_error_if_cancelled (waiter->task);
-  schedule_disconnect (waiter);
+  waiter_disconnect_in_handler (waiter);
 }
 
 /* Running the flight */

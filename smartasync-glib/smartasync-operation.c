@@ -695,6 +695,8 @@ offload_pool_thread_func (GTask        *task,
 {
   if (!g_cancellable_is_cancelled (cancellable))
     offload_thread_func (task, source_object, task_data, cancellable);
+  /* Nothing waits on this thread until its next work. */
+  _smartasync_thread_state_release_owed ();
 }
 
 /* A call whose task is watched: if the implementation drops the task
