@@ -25,8 +25,10 @@
  * behaviour (complete now, from an idle, from a helper thread, parked until
  * COMPLETE, cancel itself first, never complete) and result (value or error)
  * are chosen per call, a blocking one (offloaded to GLib's pool), and a
- * blocking one on a SmartasyncExecutor. Results carry the id of the call
- * whose implementation produced them.
+ * blocking one on a SmartasyncExecutor, which returns its result with
+ * g_task_return_pointer() and declares it a string (result-type), so that
+ * every entry point also reads declared results. Results carry the id of
+ * the call whose implementation produced them.
  *
  * Invariants checked (a violation aborts, which libFuzzer reports):
  * - every callback runs exactly once, on the caller's thread and context;
@@ -403,6 +405,8 @@ return_result (GTask  *task,
 {
   if (rec->fail)
     g_task_return_new_error (task, FUZZ_ERROR, (gint) rec->id, "e:%u", rec->id);
+  else if (g_task_get_source_object (task) == ops[OP_EXECUTOR])
+    g_task_return_pointer (task, g_strdup_printf ("v:%u", rec->id), g_free);
   else
     {
       g_auto(GValue) value = G_VALUE_INIT;
@@ -1392,6 +1396,7 @@ LLVMFuzzerInitialize (int    *argc,
                                                         NULL, NULL);
   executor = smartasync_executor_new (2);
   smartasync_operation_set_executor (ops[OP_EXECUTOR], executor);
+  smartasync_operation_set_result_type (ops[OP_EXECUTOR], G_TYPE_STRING);
   helpers = g_thread_pool_new (helper_run, NULL, 2, FALSE, NULL);
   return 0;
 }
