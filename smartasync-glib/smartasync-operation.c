@@ -46,8 +46,9 @@
  * declares the type of its result
  * ([property@Smartasync.Operation:result-type]) can be read with the #GValue
  * forms whatever g_task_return_*() it calls, and so through a
- * [class@Smartasync.Lock], a [class@Smartasync.Batch], an await or a binding. A #GError returned by the
- * implementation reaches the caller with domain, code and message unchanged.
+ * [class@Smartasync.Lock], a [class@Smartasync.Batch], an await or a
+ * binding. A #GError returned by the implementation reaches the caller with
+ * domain, code and message unchanged.
  * The bridge's own errors use %SMARTASYNC_ERROR.
  *
  * ## Offloading
