@@ -186,12 +186,17 @@ settle_orphan (SmartasyncWait *self)
 }
 
 /* The caller stops waiting, but the completion may still come, even after
- * this thread exited: the private context must then still be dispatched. */
+ * this thread exited: the private context must then still be dispatched.
+ * Once: a wait gives up before it ends, and again if it did not complete. */
 static void
 give_up (SmartasyncWait *self)
 {
-  SmartasyncOrphans *orphans = _smartasync_thread_state_add_orphan (self->state);
+  SmartasyncOrphans *orphans;
 
+  if (g_atomic_pointer_get (&self->orphans) != NULL)
+    return;
+
+  orphans = _smartasync_thread_state_add_orphan (self->state);
   if (orphans == NULL)
     return;
 
@@ -774,6 +779,11 @@ _smartasync_wait_run (SmartasyncWait  *self,
     return pass_through (self, cancellable, error);
 
   iterate_until (self, cancellable, NULL, NULL);
+  /* Before the wait ends: ending it may retire the private context, whose
+   * janitor must know that this completion is still owed to it (it may
+   * arrive while the wait ends, and be left there). */
+  if (!own_completion_done (self))
+    give_up (self);
   _smartasync_wait_end (self, cancellable);
 
   return outcome (self, cancellable, error);

@@ -1463,6 +1463,63 @@ test_lock_caller_left_context (void)
   focused_teardown ();
 }
 
+/* An implementation that leaves a source on the wait's private context
+ * that will not be ready for long (a timeout it never removes) and parks
+ * its task. */
+static void
+parking_leaving_source_impl (GTask        *task,
+                             gpointer      source_object,
+                             GVariant     *args,
+                             GCancellable *cancellable,
+                             gpointer      user_data)
+{
+  GSource *timeout = g_timeout_source_new_seconds (3600);
+
+  g_source_set_callback (timeout, test_set_flag, user_data, NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+  g_source_unref (timeout);
+  parking_impl (task, source_object, args, cancellable, NULL);
+}
+
+static gpointer
+cancel_when_parked (gpointer data)
+{
+  wait_for (task_parked, "the call started");
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* A sync wait cancelled from another thread gives up on its completion;
+ * the source its implementation left makes the wait retire the thread's
+ * private context. The completion, arriving later, is owed to the retired
+ * context: a janitor must dispatch it. The wait used to retire the context
+ * before it counted the completion as owed, so the janitor was never
+ * started, and the task and its result stayed on a context nobody
+ * iterates (a race under load: a completion arriving just as the wait
+ * ended made the wait retire the context the same way). */
+static void
+test_sync_wait_left_retired (void)
+{
+  gboolean fired = FALSE;
+  g_autoptr(SmartasyncOperation) op =
+    smartasync_operation_new_async ("parking", parking_leaving_source_impl, &fired, NULL);
+  g_autoptr(GError) error = NULL;
+  GCancellable *cancellable;
+  GThread *canceller;
+
+  focused_setup ();
+  cancellable = new_cancellable (&calls[0]);
+  canceller = g_thread_new ("race-canceller", cancel_when_parked, cancellable);
+  g_assert_null (smartasync_operation_call_sync_pointer (op, NULL, NULL, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_thread_join (canceller);
+
+  complete_parked (wait_parked ());
+  g_clear_object (&cancellable);
+  focused_teardown ();
+  g_assert_false (fired);
+}
+
 static guint
 env_uint (const char *name,
           guint       fallback)
@@ -1493,6 +1550,7 @@ main (int   argc,
                    test_worker_nested_call_left_executor);
   g_test_add_func ("/smartasync/cancel-races/lock/caller-left-context",
                    test_lock_caller_left_context);
+  g_test_add_func ("/smartasync/cancel-races/sync-wait/left-retired", test_sync_wait_left_retired);
   g_test_add_func ("/smartasync/cancel-races/mixed", test_cancel_races);
 
   return g_test_run ();
