@@ -249,6 +249,8 @@ smartasync_thread_state_free (gpointer data)
 {
   SmartasyncThreadState *state = data;
 
+  /* A thread may exit from inside a call (g_thread_exit()). */
+  _smartasync_forget_dead_stack_frames ();
   drop_private_context (state);
   g_clear_pointer (&state->modes, g_array_unref);
   g_free (state->spare);

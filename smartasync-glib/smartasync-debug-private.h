@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 gboolean _smartasync_debug_enabled (void);
+void     _smartasync_forget_dead_stack_frames (void);
 void     _smartasync_debug_log     (const char *operation,
                                     const char *path,
                                     const char *format,

@@ -3,10 +3,28 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+/* pthread_getattr_np(), for _smartasync_forget_dead_stack_frames(). */
+#ifndef _GNU_SOURCE
+# define _GNU_SOURCE
+#endif
+
 #include "config.h"
 
 #include "smartasync-context.h"
 #include "smartasync-debug-private.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+# define SMARTASYNC_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define SMARTASYNC_ASAN 1
+# endif
+#endif
+
+#ifdef SMARTASYNC_ASAN
+# include <pthread.h>
+# include <sanitizer/asan_interface.h>
+#endif
 
 static gint debug_enabled = -1;
 
@@ -78,4 +96,39 @@ gboolean
 smartasync_get_debug (void)
 {
   return _smartasync_debug_enabled ();
+}
+
+/* How deep below the caller's frame the frames a thread exit left can lie. */
+#define DEAD_FRAMES_BYTES (256 * 1024)
+
+/*< private >
+ * _smartasync_forget_dead_stack_frames:
+ *
+ * For thread-exit handlers, under AddressSanitizer only: g_thread_exit()
+ * unwinds the frames it leaves without telling AddressSanitizer, so their
+ * red zones stay poisoned, and the handlers' own frames (GLib's, which are
+ * not instrumented, among them) later reuse that stack: an instrumented
+ * write to a live local of theirs was reported as a stack overflow, in a
+ * frame that no longer existed. Everything below the caller's frame is
+ * dead, so it is unpoisoned, as AddressSanitizer does for longjmp().
+ */
+void
+_smartasync_forget_dead_stack_frames (void)
+{
+#ifdef SMARTASYNC_ASAN
+  char *frame = __builtin_frame_address (0);
+  pthread_attr_t attr;
+  void *low;
+  size_t size;
+
+  if (pthread_getattr_np (pthread_self (), &attr) != 0)
+    return;
+  if (pthread_attr_getstack (&attr, &low, &size) == 0 && (char *) low < frame)
+    {
+      char *from = MAX ((char *) low, frame - DEAD_FRAMES_BYTES);
+
+      __asan_unpoison_memory_region (from, (size_t) (frame - from));
+    }
+  pthread_attr_destroy (&attr);
+#endif
 }

@@ -61,6 +61,7 @@
 #include "config.h"
 
 #include "smartasync-context-private.h"
+#include "smartasync-debug-private.h"
 #include "smartasync-error.h"
 #include "smartasync-executor-private.h"
 
@@ -84,6 +85,8 @@ typedef struct
   gint             n_queued;     /* atomic: work pushed and not yet taken */
   gint             n_spinning;   /* atomic: 1 while a worker spins */
   gint             spin_us;      /* atomic: the adaptive spin budget */
+  gint             wake_us;      /* atomic: what waking a sleeping worker takes, recently */
+  gint64           signalled_at; /* under lock: when a sleeping worker was last woken */
   gpointer         last_pusher;  /* atomic: the thread that queued work last */
   gint             n_same_pusher;  /* atomic: its pushes since another thread's */
 } Pool;
@@ -233,10 +236,13 @@ pool_try_take (Pool *pool)
   return item;
 }
 
+/* Blocks for work. A worker woken for it measures how long its wake-up
+ * took, which is what a spin can save. */
 static gpointer
 pool_take (Pool *pool)
 {
   gpointer item;
+  gint64 signalled_at = 0;
 
   g_mutex_lock (&pool->lock);
   while ((item = g_queue_pop_head (&pool->queue)) == NULL)
@@ -244,8 +250,18 @@ pool_take (Pool *pool)
       pool->n_waiting++;
       g_cond_wait (&pool->cond, &pool->lock);
       pool->n_waiting--;
+      signalled_at = pool->signalled_at;
     }
   g_mutex_unlock (&pool->lock);
+
+  if (signalled_at != 0)
+    {
+      gint64 woke = MIN (g_get_monotonic_time () - signalled_at, G_MAXINT / 4);
+      gint average = g_atomic_int_get (&pool->wake_us);
+
+      /* Racy by design: it only steers the spin. */
+      g_atomic_int_set (&pool->wake_us, (3 * average + (gint) MAX (woke, 0)) / 4);
+    }
   return item;
 }
 
@@ -263,6 +279,8 @@ pool_put (Pool     *pool,
   g_queue_push_tail (&pool->queue, item);
   wake = pool->n_waiting > 0 &&
          !(for_spinner && pool->queue.length == 1 && g_atomic_int_get (&pool->n_spinning));
+  if (wake)
+    pool->signalled_at = g_get_monotonic_time ();
   g_mutex_unlock (&pool->lock);
 
   if (wake)
@@ -307,20 +325,32 @@ core_free_for_spinning (Pool *pool)
   return busy + pushers < pool->n_processors;
 }
 
-/* Spins for the adaptive budget, then blocks. The budget doubles when work
- * arrived during a spin and halves when the worker had to block, so a busy
- * pool answers in microseconds and an idle one stops burning CPU after one
- * short spin. A chain of calls that each wait for a wake-up of the calling
- * loop (tens of microseconds here) lets the budget fall to zero, and should:
- * a worker spinning that long slows that wake-up down (see
- * doc/performance.md). One worker spins at a time, the others block: one
- * spinner picks work up at once, and more would only take cores that other
- * threads (a loop waking up to the work's result) need. */
+/* A spin loop turn takes about a microsecond; a spinner that sees much more
+ * pass between two turns was preempted: the core was not free after all. */
+#define PREEMPTED_US 20
+
+/* Spins for the adaptive budget, then blocks. A spin pays only when work
+ * arrives sooner than waking a sleeping worker would have delivered it
+ * (wake_us, measured), so the spin never lasts longer than that, and work
+ * caught later counts as a miss. The budget doubles after a spin that paid
+ * and halves after one that did not, so a busy pool answers in microseconds
+ * and an idle one stops burning CPU after one short spin. A chain of calls
+ * that each wait for a wake-up of the calling loop lets the budget fall to
+ * zero, and should: the next call comes no sooner than a wake-up, and a
+ * spinning worker slows that wake-up down on a loaded machine (where its
+ * spin would last to the end of the budget and still "catch" the work).
+ * A spinner that finds itself preempted stops at once. One worker spins at
+ * a time, the others block: one spinner picks work up at once, and more
+ * would only take cores that other threads (a loop waking up to the work's
+ * result) need. */
 static gpointer
 pool_pop (Pool *pool)
 {
   gint budget = g_atomic_int_get (&pool->spin_us);
-  gint64 deadline = g_get_monotonic_time () + budget;
+  gint pays = g_atomic_int_get (&pool->wake_us);
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + MIN (budget, pays);
+  gint64 now = start;
 
   if (!core_free_for_spinning (pool) ||
       !g_atomic_int_compare_and_exchange (&pool->n_spinning, 0, 1))
@@ -328,6 +358,8 @@ pool_pop (Pool *pool)
 
   do
     {
+      gint64 before = now;
+
       /* The counter first: a spinner that took the queue's lock on every
        * turn would make the thread pushing work wait for it. */
       if (g_atomic_int_get (&pool->n_queued) > 0)
@@ -338,7 +370,10 @@ pool_pop (Pool *pool)
           item = pool_try_take (pool);
           if (item != NULL)
             {
-              g_atomic_int_set (&pool->spin_us, MIN (2 * budget + 1, (gint) pool->max_spin_us));
+              gboolean paid = g_get_monotonic_time () - start <= pays;
+
+              g_atomic_int_set (&pool->spin_us, paid ? MIN (2 * budget + 1, (gint) pool->max_spin_us)
+                                                     : budget / 2);
               return item;
             }
           /* Another worker took it; spin on, unless one spins already. */
@@ -347,8 +382,11 @@ pool_pop (Pool *pool)
         }
       for (guint i = 0; i < 64; i++)
         cpu_relax ();
+      now = g_get_monotonic_time ();
+      if (now - before > PREEMPTED_US)
+        break;
     }
-  while (budget > 0 && g_get_monotonic_time () < deadline);
+  while (budget > 0 && now < deadline);
 
   g_atomic_int_set (&pool->n_spinning, 0);
   g_atomic_int_set (&pool->spin_us, budget / 2);
@@ -369,7 +407,11 @@ worker_free (gpointer data)
   Worker *worker = data;
 
   if (worker->work != NULL)
-    work_free (worker->work);
+    {
+      /* Its thread exited from inside the work (g_thread_exit()). */
+      _smartasync_forget_dead_stack_frames ();
+      work_free (worker->work);
+    }
   g_atomic_int_add (&worker->pool->n_threads, -1);
   pool_unref (worker->pool);
   g_free (worker);
@@ -476,6 +518,7 @@ smartasync_executor_constructed (GObject *object)
   pool->max_spin_us = self->spin_us;
   pool->n_processors = (gint) g_get_num_processors ();
   pool->spin_us = self->spin_us;
+  pool->wake_us = self->spin_us;
   pool->n_same_pusher = SAME_PUSHER_RUN;
   self->pool = pool;
 }
