@@ -1089,7 +1089,6 @@ start_callers (void)
   for (guint i = 0; i < N_CALLER_THREADS; i++)
     {
       Caller *c = &callers[i];
-      g_autofree char *name = g_strdup_printf ("race-caller-%u", i);
 
       *c = (Caller) { 0 };
       c->index = i;
