@@ -132,13 +132,15 @@ test_wait_for_flag (gint       *flag,
 const GType *
 test_declared_types (void)
 {
-  static GType types[11];
+  static GType types[19];
 
   if (types[0] == G_TYPE_INVALID)
     {
-      GType all[] = { G_TYPE_BOOLEAN, G_TYPE_INT, G_TYPE_UINT64, G_TYPE_FILE_TYPE,
-                      G_TYPE_STRING, G_TYPE_BYTES, G_TYPE_STRV, G_TYPE_SIMPLE_ACTION,
-                      G_TYPE_FILE, G_TYPE_VARIANT, G_TYPE_INVALID };
+      GType all[] = { G_TYPE_BOOLEAN, G_TYPE_CHAR, G_TYPE_UCHAR, G_TYPE_INT, G_TYPE_UINT,
+                      G_TYPE_LONG, G_TYPE_ULONG, G_TYPE_INT64, G_TYPE_UINT64,
+                      G_TYPE_FILE_TYPE, G_TYPE_APPLICATION_FLAGS, G_TYPE_STRING, G_TYPE_BYTES,
+                      G_TYPE_STRV, G_TYPE_SIMPLE_ACTION, G_TYPE_FILE, G_TYPE_VARIANT,
+                      G_TYPE_PARAM, G_TYPE_INVALID };
 
       memcpy (types, all, sizeof all);
     }
@@ -159,10 +161,12 @@ test_return_declared (GTask        *task,
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", (const char *) user_data);
   else if (type == G_TYPE_BOOLEAN)
     g_task_return_boolean (task, TRUE);
-  else if (type == G_TYPE_INT || type == G_TYPE_UINT64)
+  else if (G_TYPE_IS_FUNDAMENTAL (type) && g_value_type_transformable (type, G_TYPE_INT64))
     g_task_return_int (task, 42);
   else if (type == G_TYPE_FILE_TYPE)
     g_task_return_int (task, G_FILE_TYPE_DIRECTORY);
+  else if (type == G_TYPE_APPLICATION_FLAGS)
+    g_task_return_int (task, G_APPLICATION_IS_SERVICE | G_APPLICATION_NON_UNIQUE);
   else if (type == G_TYPE_STRING)
     g_task_return_pointer (task, g_strdup ("42"), g_free);
   else if (type == G_TYPE_BYTES)
@@ -176,6 +180,10 @@ test_return_declared (GTask        *task,
   else if (type == G_TYPE_VARIANT)
     g_task_return_pointer (task, g_variant_ref_sink (g_variant_new_int32 (42)),
                            (GDestroyNotify) g_variant_unref);
+  else if (type == G_TYPE_PARAM)
+    g_task_return_pointer (task, g_param_spec_ref_sink (g_param_spec_int ("n42", NULL, NULL, 0, 42, 42,
+                                                                          G_PARAM_READABLE)),
+                           (GDestroyNotify) g_param_spec_unref);
   else
     g_assert_not_reached ();
 }
@@ -230,12 +238,18 @@ test_assert_declared (GType         type,
   g_assert_true (G_VALUE_HOLDS (value, type));
   if (type == G_TYPE_BOOLEAN)
     g_assert_true (g_value_get_boolean (value));
-  else if (type == G_TYPE_INT)
-    g_assert_cmpint (g_value_get_int (value), ==, 42);
-  else if (type == G_TYPE_UINT64)
-    g_assert_cmpuint (g_value_get_uint64 (value), ==, 42);
+  else if (G_TYPE_IS_FUNDAMENTAL (type) && g_value_type_transformable (type, G_TYPE_INT64))
+    {
+      g_auto(GValue) n = G_VALUE_INIT;
+
+      g_value_init (&n, G_TYPE_INT64);
+      g_assert_true (g_value_transform (value, &n));
+      g_assert_cmpint (g_value_get_int64 (&n), ==, 42);
+    }
   else if (type == G_TYPE_FILE_TYPE)
     g_assert_cmpint (g_value_get_enum (value), ==, G_FILE_TYPE_DIRECTORY);
+  else if (type == G_TYPE_APPLICATION_FLAGS)
+    g_assert_cmpuint (g_value_get_flags (value), ==, G_APPLICATION_IS_SERVICE | G_APPLICATION_NON_UNIQUE);
   else if (type == G_TYPE_STRING)
     g_assert_cmpstr (g_value_get_string (value), ==, "42");
   else if (type == G_TYPE_BYTES)
@@ -257,6 +271,8 @@ test_assert_declared (GType         type,
     }
   else if (type == G_TYPE_VARIANT)
     g_assert_cmpint (g_variant_get_int32 (g_value_get_variant (value)), ==, 42);
+  else if (type == G_TYPE_PARAM)
+    g_assert_cmpstr (g_param_spec_get_name (g_value_get_param (value)), ==, "n42");
   else
     g_assert_not_reached ();
 }
