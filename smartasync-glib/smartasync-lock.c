@@ -95,6 +95,7 @@ typedef struct
   gpointer         handler;      /* atomic: the cancelled handler's id, until disconnected */
   Flight          *flight;
   gint             finished;     /* atomic: the caller is answered once */
+  gboolean         detached;     /* under the lock's mutex: taken off by a reset */
 } Waiter;
 
 /* The callers of a flight, detached from it as a whole to be answered.
@@ -395,9 +396,10 @@ waiter_cancelled (GCancellable *cancellable,
     return;
 
   /* The waiter stays in the list (delivery skips answered waiters): removing
-   * it would make N cancellations cost O(N²). */
+   * it would make N cancellations cost O(N²). One that a reset took off
+   * the flight meanwhile is no longer counted in it. */
   g_mutex_lock (&self->mutex);
-  if (flight->callers != NULL)
+  if (flight->callers != NULL && !waiter->detached)
     {
       everybody_left = --flight->n_active == 0;
       if (everybody_left)
@@ -855,6 +857,9 @@ detach_all_but_leader (Flight *flight)
            !g_atomic_int_get (&((Waiter *) flight->leader)->finished))
     g_ptr_array_add (kept->waiters, g_ptr_array_steal_index (others->waiters, i));
 
+  /* Those that left already were counted out; the others are, here. */
+  for (i = 0; i < others->waiters->len; i++)
+    ((Waiter *) g_ptr_array_index (others->waiters, i))->detached = TRUE;
   flight->n_active = kept->tasks->len + kept->waiters->len;
   if (flight->n_active > 0)
     flight->callers = kept;

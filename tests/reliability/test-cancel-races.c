@@ -211,6 +211,9 @@ static SmartasyncLock *race_lock;
 static gint ops_alive;           /* atomic */
 static gint answered_total;      /* atomic */
 static gint cancelled_total;     /* atomic */
+static gboolean with_reset;      /* a thread resets the lock at random */
+static gint reset_total;         /* atomic: callers answered by a reset */
+static guint n_resets;
 static gint jobs_pending;        /* atomic: completer jobs not yet done */
 static GThreadPool *completer;
 static GAsyncQueue *cancel_queue;
@@ -712,7 +715,16 @@ record_answer (Call       *call,
     {
       g_assert_null (result);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-      g_assert_true (g_atomic_int_get (&call->cancel_issued));
+      /* Or a lock reset answered it, if it joined a run. */
+      if (!g_atomic_int_get (&call->cancel_issued))
+        {
+          if (!with_reset || call->entry != ENTRY_LOCK ||
+              g_strcmp0 (error->message, "Cancelled by smartasync_lock_reset()") != 0)
+            g_error ("call %u (thread %u, op %u, entry %u, cancel %u, key %u), never cancelled, "
+                     "answered “%s” (seed %u)", call->index, call->thread, call->op, call->entry,
+                     call->cancel, call->key, error->message, seed);
+          g_atomic_int_inc (&reset_total);
+        }
       g_atomic_int_inc (&cancelled_total);
     }
   else
@@ -1079,6 +1091,10 @@ setup_run (void)
   cancel_queue = g_async_queue_new ();
   calls = g_new0 (Call, n_calls);
   n_records = n_calls;
+  g_atomic_int_set (&answered_total, 0);
+  g_atomic_int_set (&cancelled_total, 0);
+  g_atomic_int_set (&reset_total, 0);
+  n_resets = 0;
 }
 
 static void
@@ -1161,16 +1177,37 @@ report_figures (gint64 start)
                   (g_get_monotonic_time () - start) / 1e6);
 }
 
+/* Resets the lock at random moments until every call was answered: the
+ * callers that joined a run are answered with the reset's cancellation,
+ * racing with their own cancellations and with the runs' deliveries. */
+static gpointer
+resetter_main (gpointer data)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed ^ 0x7e5e7);
+
+  while (!all_answered ())
+    {
+      spin (g_rand_int_range (rand, 0, 20 * MAX_SPIN));
+      smartasync_lock_reset (race_lock);
+      n_resets++;
+      g_thread_yield ();
+    }
+
+  return NULL;
+}
+
 static void
-test_cancel_races (void)
+run_mixed (void)
 {
   gint64 start = g_get_monotonic_time ();
-  GThread *canceller;
+  GThread *canceller, *resetter = NULL;
 
   g_test_message ("seed %u (SMARTASYNC_RACE_SEED=%u replays the choices), %u calls",
                   seed, seed, n_calls);
   setup_run ();
   canceller = g_thread_new ("race-canceller", canceller_main, NULL);
+  if (with_reset)
+    resetter = g_thread_new ("race-resetter", resetter_main, NULL);
   start_callers ();
 
   wait_for (all_answered, "every call answered");
@@ -1180,6 +1217,8 @@ test_cancel_races (void)
    * loops keep running. */
   g_async_queue_push (cancel_queue, &stop_job);
   g_thread_join (canceller);
+  if (resetter != NULL)
+    g_thread_join (resetter);
   for (guint i = N_LOOP_THREADS; i < N_CALLER_THREADS; i++)
     g_thread_join (g_steal_pointer (&callers[i].thread));
 
@@ -1191,7 +1230,25 @@ test_cancel_races (void)
     g_assert_cmpint (calls[i].answered, ==, 1);
 
   report_figures (start);
+  if (with_reset)
+    g_test_message ("%u resets, %d callers answered by one", n_resets,
+                    g_atomic_int_get (&reset_total));
   teardown_run ();
+}
+
+static void
+test_cancel_races (void)
+{
+  with_reset = FALSE;
+  run_mixed ();
+}
+
+static void
+test_cancel_races_reset (void)
+{
+  with_reset = TRUE;
+  run_mixed ();
+  with_reset = FALSE;
 }
 
 /* Focused cases: each cancellation race the mixed run found, made
@@ -1551,6 +1608,7 @@ main (int   argc,
                    test_lock_caller_left_context);
   g_test_add_func ("/smartasync/cancel-races/sync-wait/left-retired", test_sync_wait_left_retired);
   g_test_add_func ("/smartasync/cancel-races/mixed", test_cancel_races);
+  g_test_add_func ("/smartasync/cancel-races/mixed-with-reset", test_cancel_races_reset);
 
   return g_test_run ();
 }
