@@ -1095,6 +1095,8 @@ setup_run (void)
   g_atomic_int_set (&cancelled_total, 0);
   g_atomic_int_set (&reset_total, 0);
   n_resets = 0;
+  for (guint i = 0; i < N_ALIVE; i++)
+    g_atomic_int_set (&created[i], 0);
 }
 
 static void
@@ -1249,6 +1251,19 @@ test_cancel_races_reset (void)
   with_reset = TRUE;
   run_mixed ();
   with_reset = FALSE;
+}
+
+/* The default path goes through a default executor: every offloaded call
+ * and every lock run started from a sync context is queued on one. */
+static void
+test_cancel_races_default_executor (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (3);
+
+  smartasync_set_default_executor (executor);
+  with_reset = FALSE;
+  run_mixed ();
+  smartasync_set_default_executor (NULL);
 }
 
 /* Focused cases: each cancellation race the mixed run found, made
@@ -1609,6 +1624,8 @@ main (int   argc,
   g_test_add_func ("/smartasync/cancel-races/sync-wait/left-retired", test_sync_wait_left_retired);
   g_test_add_func ("/smartasync/cancel-races/mixed", test_cancel_races);
   g_test_add_func ("/smartasync/cancel-races/mixed-with-reset", test_cancel_races_reset);
+  g_test_add_func ("/smartasync/cancel-races/mixed-default-executor",
+                   test_cancel_races_default_executor);
 
   return g_test_run ();
 }
