@@ -1007,6 +1007,52 @@ growth (const Report *report,
   return 0;
 }
 
+/* Issue 14's floors for the executor, as ratios within this run (libdex is
+ * no Debian 12 package: doc/performance.md compares it by hand). */
+typedef struct
+{
+  double p90_over_median;      /* <= 2 */
+  double cpu_over_pool;        /* <= 1: the default offload is GLib's pool */
+  double two_over_one_thread;  /* >= 1.8 */
+  double median_over_pool;
+} Goals;
+
+static Goals
+executor_goals (const Fixture *fx,
+                const Report  *report)
+{
+  Goals goals;
+
+  goals.p90_over_median = percentile (fx, report, OFF_EXECUTOR, 0.90) /
+                          percentile (fx, report, OFF_EXECUTOR, 0.50);
+  goals.cpu_over_pool = bench_table_ratio (report->cpu, report->cpu_rows[OFF_EXECUTOR],
+                                           report->cpu_rows[OFF_DEFAULT]);
+  /* thread_counts[0] is 1 calling thread, thread_counts[1] 2. */
+  goals.two_over_one_thread = bench_table_ratio (report->throughput,
+                                                 report->throughput_rows[1][OFF_EXECUTOR],
+                                                 report->throughput_rows[0][OFF_EXECUTOR]);
+  goals.median_over_pool = bench_table_ratio (report->latency,
+                                              report->latency_rows[OFF_EXECUTOR],
+                                              report->latency_rows[OFF_DEFAULT]);
+  return goals;
+}
+
+static void
+print_goals (const Fixture *fx,
+             const Report  *report)
+{
+  Goals goals = executor_goals (fx, report);
+
+  printf ("Executor, ratios within this run (issue 14's floors):\n");
+  printf ("  round trip p90 / median: %.2fx (<= 2x: %s)\n", goals.p90_over_median,
+          goals.p90_over_median <= 2.0 ? "met" : "NOT met");
+  printf ("  CPU per round trip / the default offload's (GLib's pool): %.2fx (<= 1x: %s)\n",
+          goals.cpu_over_pool, goals.cpu_over_pool <= 1.0 ? "met" : "NOT met");
+  printf ("  throughput, 2 calling threads / 1: %.2fx (>= 1.8x: %s)\n",
+          goals.two_over_one_thread, goals.two_over_one_thread >= 1.8 ? "met" : "NOT met");
+  printf ("  median round trip / the default offload's: %.2fx\n", goals.median_over_pool);
+}
+
 static void
 print_report (const Fixture *fx,
               const Report  *report)
@@ -1040,6 +1086,7 @@ print_report (const Fixture *fx,
   bench_print_target ("Offload round trip, median, default offload",
                       bench_table_get_median (report->latency, report->latency_rows[OFF_DEFAULT]),
                       OFFLOAD_TARGET_NS, "ns");
+  print_goals (fx, report);
 }
 
 static void
@@ -1056,6 +1103,15 @@ append_json (GString       *json,
   bench_json_target (json, "target_offload_ns",
                      bench_table_get_median (report->latency, report->latency_rows[OFF_EXECUTOR]),
                      OFFLOAD_TARGET_NS);
+
+  {
+    Goals goals = executor_goals (fx, report);
+
+    bench_json_number (json, "executor_p90_over_median", goals.p90_over_median);
+    bench_json_number (json, "executor_cpu_over_pool", goals.cpu_over_pool);
+    bench_json_number (json, "executor_two_over_one_thread", goals.two_over_one_thread);
+    bench_json_number (json, "executor_median_over_pool", goals.median_over_pool);
+  }
 
   g_string_append (json, "  \"latency_distribution\": [\n");
   for (Offload p = 0; p < N_OFFLOADS; p++)
