@@ -168,28 +168,6 @@ static guint n_finished;
 
 /* Scenarios */
 
-static guint
-pick_weighted (GRand       *rand,
-               const guint *weights,
-               guint        n)
-{
-  guint total = 0;
-  guint pick;
-
-  for (guint i = 0; i < n; i++)
-    total += weights[i];
-
-  pick = g_rand_int_range (rand, 0, total);
-  for (guint i = 0; i < n; i++)
-    {
-      if (pick < weights[i])
-        return i;
-      pick -= weights[i];
-    }
-
-  g_assert_not_reached ();
-}
-
 static gboolean
 entry_is_sync_path (Worker *w,
                     Entry   entry)
@@ -236,8 +214,8 @@ choose_scenario (Worker   *w,
   s->index = w->next++;
   s->impl = g_rand_int_range (w->rand, 0, N_IMPLS);
   s->done = g_rand_int_range (w->rand, 0, N_DONES);
-  s->outcome = pick_weighted (w->rand, outcome_weights, N_OUTCOMES);
-  s->entry = pick_weighted (w->rand, entry_weights, N_ENTRIES);
+  s->outcome = test_pick_weighted (w->rand, outcome_weights, N_OUTCOMES);
+  s->entry = test_pick_weighted (w->rand, entry_weights, N_ENTRIES);
   s->value_result = g_rand_boolean (w->rand);
   s->extra_cancellable = g_rand_int_range (w->rand, 0, 4) == 0;
 

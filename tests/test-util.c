@@ -295,3 +295,25 @@ test_assert_declared_outcome (SmartasyncOperation *op,
   g_assert_no_error (error);
   test_assert_declared (smartasync_operation_get_result_type (op), value);
 }
+
+guint
+test_pick_weighted (GRand       *rand,
+                    const guint *weights,
+                    guint        n)
+{
+  guint total = 0;
+  guint pick;
+
+  for (guint i = 0; i < n; i++)
+    total += weights[i];
+
+  pick = g_rand_int_range (rand, 0, total);
+  for (guint i = 0; i < n; i++)
+    {
+      if (pick < weights[i])
+        return i;
+      pick -= weights[i];
+    }
+
+  g_assert_not_reached ();
+}

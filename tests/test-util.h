@@ -85,4 +85,9 @@ void test_assert_declared_outcome (SmartasyncOperation *op,
                                    const GValue        *value,
                                    const GError        *error);
 
+/* An index below @n, drawn from @rand with the given weights. */
+guint test_pick_weighted (GRand       *rand,
+                          const guint *weights,
+                          guint        n);
+
 G_END_DECLS

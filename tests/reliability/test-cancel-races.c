@@ -282,25 +282,6 @@ track_task (gpointer task,
   mark_alive (task, ALIVE_TASK, call);
 }
 
-static guint
-pick_weighted (GRand       *rand,
-               const guint *weights,
-               guint        n)
-{
-  guint total = 0, pick;
-
-  for (guint i = 0; i < n; i++)
-    total += weights[i];
-  pick = g_rand_int_range (rand, 0, total);
-  for (guint i = 0; i < n; i++)
-    {
-      if (pick < weights[i])
-        return i;
-      pick -= weights[i];
-    }
-  g_assert_not_reached ();
-}
-
 static void
 spin (guint turns)
 {
@@ -315,10 +296,10 @@ choose_call (Caller *c,
   call->index = c->first + c->next++;
   call->thread = c->index;
   call->op = g_rand_int_range (c->rand, 0, N_OPS);
-  call->entry = pick_weighted (c->rand, entry_weights, N_ENTRIES);
-  call->cancel = pick_weighted (c->rand, c->has_loop ? loop_cancel_weights : sync_cancel_weights,
+  call->entry = test_pick_weighted (c->rand, entry_weights, N_ENTRIES);
+  call->cancel = test_pick_weighted (c->rand, c->has_loop ? loop_cancel_weights : sync_cancel_weights,
                                 N_CANCELS);
-  call->done = pick_weighted (c->rand, done_weights, N_DONES);
+  call->done = test_pick_weighted (c->rand, done_weights, N_DONES);
   call->value_result = call->entry == ENTRY_LOCK || g_rand_boolean (c->rand);
   call->keep_result = g_rand_boolean (c->rand);
   call->nested = call->op != OP_ASYNC && g_rand_int_range (c->rand, 0, 3) == 0;
@@ -386,31 +367,23 @@ cancel_call (GCancellable *cancellable,
   g_cancellable_cancel (cancellable);
 }
 
-/* The canceller's reference: the caller drops its own right after the call. */
+/* The canceller takes a reference to @cancellable (the caller drops its own
+ * right after the call), or to @task, to complete it later. */
 static void
 hand_to_canceller (GCancellable *cancellable,
+                   GTask        *task,
                    Call         *call)
 {
   CancelJob *job = g_new0 (CancelJob, 1);
 
-  job->cancellable = g_object_ref (cancellable);
+  job->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  job->task = task != NULL ? g_object_ref (task) : NULL;
   job->call = call;
   g_async_queue_push (cancel_queue, job);
 }
 
 static void complete (GTask *task,
                       Call  *call);
-
-static void
-complete_later (GTask *task,
-                Call  *call)
-{
-  CancelJob *job = g_new0 (CancelJob, 1);
-
-  job->task = g_object_ref (task);
-  job->call = call;
-  g_async_queue_push (cancel_queue, job);
-}
 
 static void
 cancel_job_finish (CancelJob *job)
@@ -636,7 +609,7 @@ race_async_impl (GTask        *task,
       wait_for_cancel (task, call);
       break;
     case DONE_LATE:
-      complete_later (task, call);
+      hand_to_canceller (NULL, task, call);
       break;
     default:
       g_assert_not_reached ();
@@ -807,7 +780,7 @@ plan_cancellable (Call *call)
   if (call->cancel == CANCEL_BEFORE)
     cancel_call (cancellable, call);
   else if (call->cancel == CANCEL_NEVER || call->cancel == CANCEL_RANDOM)
-    hand_to_canceller (cancellable, call);
+    hand_to_canceller (cancellable, NULL, call);
   return cancellable;
 }
 
