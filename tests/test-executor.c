@@ -288,6 +288,92 @@ test_executor_bad_input (void)
   g_test_assert_expected_messages ();
 }
 
+/* Two calling loops, each keeping calls in flight on one executor: the
+ * pool notes which threads queue work and its spinner steps aside for the
+ * second loop; whatever it decides, every call is answered once, on the
+ * thread of the loop that made it, and none is lost in a hand-off between
+ * the spinner and a sleeping worker. */
+#define LOOP_CALLS 2000
+#define LOOP_IN_FLIGHT 8
+
+typedef struct
+{
+  SmartasyncExecutor *executor;
+  GMainContext       *context;
+  GThread            *thread;
+  guint               issued;
+  guint               answered;
+  guint               wrong;     /* answers on another thread, or failed */
+  gint                done;      /* atomic */
+} CallingLoop;
+
+static void calling_loop_issue (CallingLoop *loop);
+
+static void
+calling_loop_answer (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  CallingLoop *loop = data;
+  g_autoptr(GError) error = NULL;
+  gpointer worker = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (worker == NULL || worker == loop->thread || g_thread_self () != loop->thread)
+    loop->wrong++;
+  if (++loop->answered == LOOP_CALLS)
+    g_atomic_int_set (&loop->done, TRUE);
+  else if (loop->issued < LOOP_CALLS)
+    calling_loop_issue (loop);
+}
+
+static void
+calling_loop_issue (CallingLoop *loop)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, calling_loop_answer, loop);
+
+  loop->issued++;
+  smartasync_executor_run_in_thread (loop->executor, task, counted_func);
+}
+
+static gpointer
+calling_loop_main (gpointer data)
+{
+  CallingLoop *loop = data;
+
+  loop->thread = g_thread_self ();
+  g_main_context_push_thread_default (loop->context);
+  for (guint i = 0; i < LOOP_IN_FLIGHT; i++)
+    calling_loop_issue (loop);
+  while (!g_atomic_int_get (&loop->done))
+    g_main_context_iteration (loop->context, TRUE);
+  g_main_context_pop_thread_default (loop->context);
+  return NULL;
+}
+
+static void
+test_executor_two_calling_loops (void)
+{
+  g_autoptr(SmartasyncExecutor) executor = smartasync_executor_new (2);
+  CallingLoop loops[2];
+  GThread *threads[2];
+
+  g_atomic_int_set (&ran, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (loops); i++)
+    {
+      loops[i] = (CallingLoop) { executor, g_main_context_new (), NULL, 0, 0, 0, FALSE };
+      threads[i] = g_thread_new ("calling-loop", calling_loop_main, &loops[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (loops); i++)
+    {
+      test_wait_for_flag (&loops[i].done, "every call of a calling loop answered");
+      g_thread_join (threads[i]);
+      g_assert_cmpuint (loops[i].answered, ==, LOOP_CALLS);
+      g_assert_cmpuint (loops[i].wrong, ==, 0);
+      g_main_context_unref (loops[i].context);
+    }
+  g_assert_cmpint (g_atomic_int_get (&ran), ==, 2 * LOOP_CALLS);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -302,6 +388,7 @@ main (int   argc,
   g_test_add_func ("/smartasync/executor/bounded", test_executor_bounded);
   g_test_add_func ("/smartasync/executor/finalize-with-queued-work", test_executor_finalize_with_queued_work);
   g_test_add_func ("/smartasync/executor/bad-input", test_executor_bad_input);
+  g_test_add_func ("/smartasync/executor/two-calling-loops", test_executor_two_calling_loops);
 
   ret = g_test_run ();
   smartasync_reset ();
