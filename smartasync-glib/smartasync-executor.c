@@ -607,10 +607,13 @@ smartasync_executor_class_init (SmartasyncExecutorClass *klass)
    *
    * The most microseconds an idle worker spins looking for work before it
    * blocks. The spin adapts between 0 and this bound: it grows while work
-   * keeps arriving during spins and shrinks when it does not, so an idle
-   * executor burns no CPU. One worker spins at a time, and only while a
-   * processor is left for it besides the busy workers and the thread that
-   * queues work (never on a single processor). 0 disables spinning.
+   * keeps arriving during spins sooner than waking a sleeping worker would
+   * deliver it, and shrinks when it does not, so an idle executor burns no
+   * CPU. It never lasts longer than such a wake-up takes (the executor
+   * measures it), and stops when the worker is preempted. One worker spins
+   * at a time, and only while a processor is left for it besides the busy
+   * workers and the threads that queue work (never on a single processor,
+   * nor on two with two calling threads). 0 disables spinning.
    *
    * Since: 0.1
    */
