@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 gboolean _smartasync_executor_run (SmartasyncExecutor  *self,
                                    GFunc                func,
                                    gpointer             data,
+                                   GDestroyNotify       notify,
                                    GError             **error);
 
 G_END_DECLS

@@ -64,6 +64,7 @@
 #include "smartasync-debug-private.h"
 #include "smartasync-error.h"
 #include "smartasync-executor-private.h"
+#include "smartasync-release-private.h"
 
 /* How long an idle worker spins before it blocks, at most, by default. A
  * futex wake-up costs 30–60 µs on small VMs; work that arrives within the
@@ -123,6 +124,7 @@ typedef struct
   GTaskThreadFunc  task_func;
   GFunc            func;
   gpointer         data;
+  GDestroyNotify   notify;       /* for data, once func returned or its thread exited */
   GCancellable    *cancellable;  /* the task's, while connected */
   gulong           handler;
   gint             state;        /* atomic: WORK_* */
@@ -163,11 +165,16 @@ work_unwatch_cancellable (Work *work)
   g_clear_object (&work->cancellable);
 }
 
+/* A worker never drops the last reference to a task: the task's context
+ * does, after the completion (see smartasync-release.c). */
 static void
 work_free (Work *work)
 {
   work_unwatch_cancellable (work);
-  g_clear_object (&work->task);
+  if (work->task != NULL)
+    _smartasync_task_unref_on_context (work->task);
+  if (work->notify != NULL)
+    work->notify (work->data);
   g_free (work);
 }
 
@@ -682,6 +689,11 @@ smartasync_executor_get_max_threads (SmartasyncExecutor *self)
  * returned without completing; a [class@Smartasync.Operation] answers its
  * caller with %SMARTASYNC_ERROR_NOT_COMPLETED in that case.
  *
+ * Also unlike GLib's pool, the executor's reference to @task is dropped on
+ * the context @task completes on, after its completion: if it is the last
+ * one, the task, its source object, its task data and its result are
+ * finalized there, never on the worker thread.
+ *
  * Since: 0.1
  */
 void
@@ -714,27 +726,33 @@ smartasync_executor_run_in_thread (SmartasyncExecutor *self,
  * @self: an executor
  * @func: what to run on a worker, called with @data and %NULL
  * @data: for @func
+ * @notify: (nullable): called with @data on the worker once @func returned,
+ *   or once its thread exited from inside @func (g_thread_exit())
  * @error: return location for an error
  *
  * Runs a plain function on one of the executor's threads, with no #GTask
  * and so no completion queued on the calling thread's context.
  *
- * Returns: %FALSE with @error set if no worker could be started; @func then
- *   does not run
+ * Returns: %FALSE with @error set if no worker could be started; neither
+ *   @func nor @notify then runs
  */
 gboolean
 _smartasync_executor_run (SmartasyncExecutor  *self,
                           GFunc                func,
                           gpointer             data,
+                          GDestroyNotify       notify,
                           GError             **error)
 {
   Work *work = g_new0 (Work, 1);
 
   work->func = func;
   work->data = data;
+  work->notify = notify;
   if (pool_push (self->pool, work, error))
     return TRUE;
 
+  /* Still ours: a worker takes work only once it is queued. */
+  work->notify = NULL;
   work_free (work);
   return FALSE;
 }

@@ -83,6 +83,7 @@
 #include "smartasync-lock.h"
 #include "smartasync-offload-private.h"
 #include "smartasync-operation-private.h"
+#include "smartasync-release-private.h"
 #include "smartasync-wait-private.h"
 
 typedef struct _Flight Flight;
@@ -502,10 +503,10 @@ flight_start (Flight              *flight,
       /* A plain function, not a task: GTask would queue the run's own
        * completion on this thread's context, a sync caller's private one,
        * which may have stopped waiting long ago. */
-      g_autoptr(SmartasyncExecutor) executor = _smartasync_offload_dup_executor (operation, TRUE);
+      g_autoptr(SmartasyncExecutor) executor = _smartasync_offload_dup_executor (operation);
       g_autoptr(GError) error = NULL;
 
-      if (!_smartasync_executor_run (executor, run_in_worker, run, &error))
+      if (!_smartasync_executor_run (executor, run_in_worker, run, NULL, &error))
         {
           flight_complete (flight, NULL, error);
           run_free (run);

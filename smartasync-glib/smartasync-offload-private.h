@@ -10,8 +10,7 @@
 
 G_BEGIN_DECLS
 
-SmartasyncExecutor *_smartasync_offload_dup_executor (SmartasyncOperation *operation,
-                                                      gboolean             needs_executor);
+SmartasyncExecutor *_smartasync_offload_dup_executor (SmartasyncOperation *operation);
 void                _smartasync_offload_reset        (void);
 
 G_END_DECLS

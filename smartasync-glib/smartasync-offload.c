@@ -6,23 +6,27 @@
 /*< private >
  * Where blocking work runs, decided here for offloaded calls of operations
  * and for lock runs alike: on the operation's executor, else on the
- * process-wide default executor. With neither, an operation's offloaded
- * call goes through g_task_run_in_thread(), as GIO's own blocking
- * operations do (the task returns as soon as it is cancelled); a lock run,
- * which is a plain function with no task of its own (GTask would queue its
- * completion on a sync caller's private context, which may have stopped
- * waiting), goes to the library's own pool, created on first use and
- * dropped by smartasync_reset().
+ * process-wide default executor, else on the library's own pool, created
+ * on first use and dropped by smartasync_reset().
+ *
+ * Not on GLib's #GTask pool, as GIO's own blocking operations are: its
+ * worker drops its reference to the task after queuing the completion, so
+ * the caller's objects are finalized on the worker in some runs, and a lock
+ * run, a plain function with no task of its own, cannot use it at all. The
+ * library's pool releases everything on the caller's context, and an
+ * offloaded call still returns at once when cancelled, as GLib's pool lets
+ * GIO's operations do (see smartasync-operation.c).
  */
 
 #include "config.h"
 
 #include "smartasync-offload-private.h"
 
-/* The lock's own pool had MAX (4, 2 × processors) threads, never freed;
- * threads start on demand, and lock runs are synchronous calls that may
- * themselves wait on other runs. */
-#define LIBRARY_POOL_THREADS MAX (4, 2 * g_get_num_processors ())
+/* At least as many threads as GLib's pool starts with, which ported code
+ * that blocks on several offloaded calls at once may rely on; they start
+ * on demand, and lock runs are synchronous calls that may themselves wait
+ * on other runs. */
+#define LIBRARY_POOL_THREADS MAX (10, 2 * g_get_num_processors ())
 
 static GMutex library_pool_lock;
 static SmartasyncExecutor *library_pool;
@@ -30,15 +34,11 @@ static SmartasyncExecutor *library_pool;
 /*< private >
  * _smartasync_offload_dup_executor:
  * @operation: (nullable): the operation whose blocking work is offloaded
- * @needs_executor: whether GLib's pool will not do (a plain function, not
- *   a task): then the library's pool stands in for it
  *
- * Returns: (transfer full) (nullable): the executor that runs @operation's
- *   blocking work, or %NULL for GLib's pool
+ * Returns: (transfer full): the executor that runs @operation's blocking work
  */
 SmartasyncExecutor *
-_smartasync_offload_dup_executor (SmartasyncOperation *operation,
-                                  gboolean             needs_executor)
+_smartasync_offload_dup_executor (SmartasyncOperation *operation)
 {
   SmartasyncExecutor *executor = NULL;
 
@@ -46,7 +46,7 @@ _smartasync_offload_dup_executor (SmartasyncOperation *operation,
     executor = smartasync_operation_dup_executor (operation);
   if (executor == NULL)
     executor = smartasync_dup_default_executor ();
-  if (executor != NULL || !needs_executor)
+  if (executor != NULL)
     return executor;
 
   g_mutex_lock (&library_pool_lock);

@@ -114,6 +114,7 @@
 #include "smartasync-enum-types.h"
 #include "smartasync-error.h"
 #include "smartasync-offload-private.h"
+#include "smartasync-release-private.h"
 #include "smartasync-operation-private.h"
 #include "smartasync-wait-private.h"
 
@@ -635,13 +636,6 @@ _smartasync_call_clear (SmartasyncCall *call)
   g_clear_pointer (&call->args, g_variant_unref);
 }
 
-static void
-offload_data_free (gpointer data)
-{
-  _smartasync_call_clear (data);
-  g_free (data);
-}
-
 /* The call's task has the operation as its source object, as GIO's
  * convention wants (Gio._promisify relies on it); the caller's source object
  * goes to the implementation as an argument. */
@@ -666,62 +660,50 @@ run_implementation (SmartasyncOperation *self,
   self->func (task, source_object, args, g_task_get_cancellable (task), self->user_data);
 }
 
-static void
-offload_thread_func (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  SmartasyncCall call;
-
-  /* Our references survive an implementation that replaces the task data. */
-  _smartasync_call_init (&call, ((SmartasyncCall *) task_data)->operation,
-                         ((SmartasyncCall *) task_data)->source_object,
-                         ((SmartasyncCall *) task_data)->args);
-  run_implementation (call.operation, task, call.source_object, call.args);
-  _smartasync_call_clear (&call);
-}
-
-/* On GLib's pool a task returns on cancel, so a cancelled one has answered
- * its caller already. GLib runs its function anyway, and leaks the
- * cancellation error of a task cancelled before it started if the function
- * then returns an error. (The flag is ours, set before the task was queued:
- * reading it back from the task would race with GLib's cancellation
- * handler, which writes the bit field it lives in.) */
-static void
-offload_pool_thread_func (GTask        *task,
-                          gpointer      source_object,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
-{
-  if (!g_cancellable_is_cancelled (cancellable))
-    offload_thread_func (task, source_object, task_data, cancellable);
-  /* Nothing waits on this thread until its next work. */
-  _smartasync_thread_state_release_owed ();
-}
-
-/* A call whose task is watched: if the implementation drops the task
- * without completing it, the caller is still answered, with
- * SMARTASYNC_ERROR_NOT_COMPLETED, by a task standing in for the dropped one.
- * Calls started on a private context are also counted, so that the wait
- * that runs them drains them. */
+/* A call whose task is watched, so that its caller is answered exactly
+ * once, on the task's context: with the task's own completion; with
+ * SMARTASYNC_ERROR_NOT_COMPLETED by a task standing in for one the
+ * implementation dropped without completing; or, for an offloaded call,
+ * with G_IO_ERROR_CANCELLED as soon as it is cancelled (as GIO's blocking
+ * operations on GLib's pool return on cancel), while its worker finishes in
+ * the background. Whatever answers later is dropped. Calls started on a
+ * private context are also counted until everything the library holds for
+ * them is released, so that the wait that runs them drains them. */
 typedef struct
 {
-  SmartasyncThreadState *state;     /* counts the call as pending, or NULL */
-  GMainContext          *context;   /* the context the task completes on */
+  gatomicrefcount        ref_count;
+  SmartasyncThreadState *state;         /* counts the call as pending, or NULL */
+  GMainContext          *context;       /* the context the task completes on */
   SmartasyncOperation   *operation;
+  GTask                 *task;          /* atomic, not owned: the task, until it is gone */
   GAsyncReadyCallback    callback;
   gpointer               user_data;
-  gboolean               substituted;  /* the task was dropped: answered by another */
+  /* On the context's thread only: */
+  gboolean               answered;
+  gboolean               offloaded;     /* a worker holds the call, until released */
+  GTask                  *deferred;     /* its completion, answered at the release */
+  GCancellable          *cancellable;   /* of an offloaded call, while connected */
+  gulong                 cancelled_id;
 } WatchedCall;
 
-static void tag_task             (SmartasyncOperation *self,
-                                  GTask               *task);
-static void watched_task_dropped (gpointer             data);
+static void tag_task (SmartasyncOperation *self,
+                      GTask               *task);
+
+static WatchedCall *
+watched_ref (WatchedCall *watched)
+{
+  g_atomic_ref_count_inc (&watched->ref_count);
+  return watched;
+}
 
 static void
-watched_free (WatchedCall *watched)
+watched_unref (gpointer data)
 {
+  WatchedCall *watched = data;
+
+  if (!g_atomic_ref_count_dec (&watched->ref_count))
+    return;
+
   if (watched->state != NULL)
     {
       _smartasync_thread_state_untrack (watched->state);
@@ -735,53 +717,132 @@ watched_free (WatchedCall *watched)
   g_free (watched);
 }
 
+/* Runs @answer from a dispatch of the call's context, with a reference. */
+static void
+watched_post (WatchedCall *watched,
+              GSourceFunc  answer,
+              const char  *name)
+{
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (idle, name);
+  g_source_set_callback (idle, answer, watched_ref (watched), watched_unref);
+  _smartasync_source_attach_unref (idle, watched->context);
+}
+
+/* On the context's thread, never from the cancellable's handler. */
+static void
+watched_stop_cancel_watch (WatchedCall *watched)
+{
+  if (watched->cancellable == NULL)
+    return;
+
+  g_cancellable_disconnect (watched->cancellable, watched->cancelled_id);
+  g_clear_object (&watched->cancellable);
+}
+
+static void
+watched_answer (WatchedCall  *watched,
+                GAsyncResult *result)
+{
+  watched->answered = TRUE;
+  watched_stop_cancel_watch (watched);
+  if (watched->callback != NULL)
+    watched->callback (g_task_get_source_object (G_TASK (result)), result, watched->user_data);
+}
+
+/* The completion of an offloaded call waits for its worker's release, so
+ * that the caller, once answered, may stop iterating its context with
+ * nothing of the call left on it. */
 static void
 watched_callback (GObject      *source_object,
                   GAsyncResult *result,
                   gpointer      data)
 {
   WatchedCall *watched = data;
+  gboolean is_task = g_atomic_pointer_compare_and_exchange (&watched->task, (GTask *) result, NULL);
 
-  if (!watched->substituted)
+  /* The task completed: it needs no watching for a drop any more. */
+  if (is_task)
     g_object_steal_qdata (G_OBJECT (result), watched_call_quark);
-  if (watched->callback != NULL)
-    watched->callback (source_object, result, watched->user_data);
-  watched_free (watched);
+
+  if (watched->answered)
+    ;
+  else if (is_task && watched->offloaded)
+    watched->deferred = g_object_ref (G_TASK (result));
+  else
+    watched_answer (watched, result);
+
+  watched_unref (watched);
 }
 
-/* Runs on the thread of the task's context, from a dispatch of it. */
+static void
+answer_with_stand_in (WatchedCall *watched,
+                      GError      *error)
+{
+  g_autoptr(GTask) task = g_task_new (watched->operation, NULL, watched_callback,
+                                      watched_ref (watched));
+
+  tag_task (watched->operation, task);
+  g_task_return_error (task, error);
+}
+
 static gboolean
 answer_dropped_task (gpointer data)
 {
   WatchedCall *watched = data;
-  g_autoptr(GTask) task = g_task_new (watched->operation, NULL, watched_callback, watched);
 
-  tag_task (watched->operation, task);
-  g_task_return_error (task, _smartasync_dropped_task_error (watched->operation->name));
+  if (!watched->answered)
+    answer_with_stand_in (watched, _smartasync_dropped_task_error (watched->operation->name));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+answer_cancelled_call (gpointer data)
+{
+  WatchedCall *watched = data;
+  GError *error = NULL;
+
+  if (!watched->answered &&
+      g_cancellable_set_error_if_cancelled (watched->cancellable, &error))
+    answer_with_stand_in (watched, error);
   return G_SOURCE_REMOVE;
 }
 
 /* The implementation dropped the task without completing it, on whatever
- * thread. A caller with a callback gets its answer on the task's context;
- * a wait draining the call keeps waiting for it. */
+ * thread: the task's reference to the call goes to the stand-in. */
 static void
 watched_task_dropped (gpointer data)
 {
   WatchedCall *watched = data;
-  GSource *idle;
 
-  if (watched->callback == NULL)
-    {
-      watched_free (watched);
-      return;
-    }
+  g_atomic_pointer_set (&watched->task, NULL);
+  if (watched->callback != NULL)
+    watched_post (watched, answer_dropped_task, "[smartasync] answer a dropped task");
+  watched_unref (watched);
+}
 
-  watched->substituted = TRUE;
-  idle = g_idle_source_new ();
-  g_source_set_static_name (idle, "[smartasync] answer a dropped task");
-  g_source_set_callback (idle, answer_dropped_task, watched, NULL);
-  g_source_attach (idle, watched->context);
-  g_source_unref (idle);
+static void
+watched_cancelled (GCancellable *cancellable,
+                   WatchedCall  *watched)
+{
+  watched_post (watched, answer_cancelled_call, "[smartasync] answer a cancelled call");
+}
+
+/* An offloaded call returns on cancel, before its worker is done. */
+static void
+watch_cancellable (GTask *task)
+{
+  WatchedCall *watched = g_object_get_qdata (G_OBJECT (task), watched_call_quark);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (cancellable == NULL || watched->callback == NULL)
+    return;
+
+  watched->cancellable = g_object_ref (cancellable);
+  watched->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (watched_cancelled),
+                                                 watched_ref (watched), watched_unref);
 }
 
 static GTask *
@@ -791,18 +852,20 @@ new_watched_task (SmartasyncOperation *self,
                   gpointer             user_data,
                   gboolean             counted)
 {
-  WatchedCall *watched = g_new (WatchedCall, 1);
+  WatchedCall *watched = g_new0 (WatchedCall, 1);
   GTask *task;
 
+  /* This reference is the task's: its completion or its drop takes it. */
+  g_atomic_ref_count_init (&watched->ref_count);
   watched->state = counted ? _smartasync_thread_state () : NULL;
   watched->context = g_main_context_ref_thread_default ();
   watched->operation = g_object_ref (self);
-  watched->substituted = FALSE;
   watched->callback = callback;
   watched->user_data = user_data;
   if (counted)
     _smartasync_thread_state_track (watched->state);
   task = g_task_new (self, cancellable, watched_callback, watched);
+  watched->task = task;
   g_object_set_qdata_full (G_OBJECT (task), watched_call_quark, watched, watched_task_dropped);
   return task;
 }
@@ -850,33 +913,72 @@ new_sync_task (SmartasyncOperation *self,
   return task;
 }
 
-/* Runs an offloaded call where the offload engine says: on an executor
- * (the operation's or the default one), or else on GLib's #GTask pool, where
- * the task returns as soon as it is cancelled, as GIO's own blocking
- * operations do; an executor checks the cancellable before it runs the
- * work, and answers queued work that is cancelled at once. */
-static void
-run_in_worker (SmartasyncOperation *self,
-               GTask               *task)
+/* What a worker holds while it runs an offloaded call: the task and the
+ * caller's objects, and the call's watch, which keeps a counted call
+ * pending until they are released, on the caller's context (see
+ * smartasync-release.c). */
+typedef struct
 {
-  g_autoptr(SmartasyncExecutor) executor = _smartasync_offload_dup_executor (self, FALSE);
+  GTask          *task;
+  SmartasyncCall  call;
+  WatchedCall    *watched;
+} Offload;
 
-  if (executor != NULL)
-    smartasync_executor_run_in_thread (executor, task, offload_thread_func);
-  else
-    {
-      g_task_set_return_on_cancel (task, TRUE);
-      g_task_run_in_thread (task, offload_pool_thread_func);
-    }
+/* Answers the caller if the completion came first, then releases. Only
+ * releases when the context is destroyed with the release still queued. */
+static void
+offload_free (gpointer data)
+{
+  Offload *offload = data;
+  WatchedCall *watched = offload->watched;
+  g_autoptr(GTask) deferred = g_steal_pointer (&watched->deferred);
+
+  watched->offloaded = FALSE;
+  if (deferred != NULL && !watched->answered && g_main_context_is_owner (watched->context))
+    watched_answer (watched, G_ASYNC_RESULT (deferred));
+
+  g_object_unref (offload->task);
+  _smartasync_call_clear (&offload->call);
+  watched_unref (watched);
+  g_free (offload);
 }
 
+/* On the worker, once the implementation returned or its thread exited. */
+static void
+offload_release (gpointer data)
+{
+  Offload *offload = data;
+
+  _smartasync_release_on_context (g_task_get_context (offload->task), offload, offload_free);
+}
+
+/* The caller of a call cancelled while queued is answered already: its
+ * work never runs. */
+static void
+offload_run (gpointer data,
+             gpointer unused)
+{
+  Offload *offload = data;
+
+  if (g_task_return_error_if_cancelled (offload->task))
+    return;
+
+  run_implementation (offload->call.operation, offload->task,
+                      offload->call.source_object, offload->call.args);
+}
+
+/* Runs an offloaded call on the executor the offload policy names. Its
+ * references are the worker's own, kept apart from the task data, which
+ * the implementation may replace. */
 static void
 offload (SmartasyncOperation *self,
          GTask               *task,
          gpointer             source_object,
          GVariant            *args)
 {
-  SmartasyncCall *call;
+  g_autoptr(SmartasyncExecutor) executor = NULL;
+  g_autoptr(GError) error = NULL;
+  Offload *offload;
 
   if (!smartasync_operation_get_thread_safe (self))
     {
@@ -887,11 +989,19 @@ offload (SmartasyncOperation *self,
       return;
     }
 
-  call = g_new (SmartasyncCall, 1);
-  _smartasync_call_init (call, self, source_object, args);
-  g_task_set_task_data (task, call, offload_data_free);
+  offload = g_new (Offload, 1);
+  offload->task = g_object_ref (task);
+  _smartasync_call_init (&offload->call, self, source_object, args);
+  offload->watched = watched_ref (g_object_get_qdata (G_OBJECT (task), watched_call_quark));
+  offload->watched->offloaded = TRUE;
+  watch_cancellable (task);
 
-  run_in_worker (self, task);
+  executor = _smartasync_offload_dup_executor (self);
+  if (!_smartasync_executor_run (executor, offload_run, offload, offload_release, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      offload_free (offload);
+    }
 }
 
 static GTask *
