@@ -79,6 +79,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "smartasync-error.h"
 #include "smartasync-lock.h"
 #include "smartasync-offload-private.h"
@@ -162,14 +164,16 @@ callers_free (Callers *callers)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Callers, callers_free)
 
+/* Takes @value, leaving it unset: the worker that produced it keeps no
+ * reference to what the callers' tasks share. */
 static Outcome *
-outcome_new (const GValue *value)
+outcome_new_take (GValue *value)
 {
   Outcome *outcome = g_new0 (Outcome, 1);
 
   g_atomic_ref_count_init (&outcome->ref_count);
-  g_value_init (&outcome->value, G_VALUE_TYPE (value));
-  g_value_copy (value, &outcome->value);
+  outcome->value = *value;
+  memset (value, 0, sizeof *value);
   return outcome;
 }
 
@@ -319,41 +323,49 @@ waiter_claim (Waiter   *waiter,
   return TRUE;
 }
 
+/* Answers with *@shared, taking the reference when it is the last caller
+ * to answer: the one delivering then holds no reference to the shared
+ * result, which goes with the callers' tasks. */
 static void
-answer (GTask        *task,
-        Outcome      *outcome,
-        const GError *error)
+answer (GTask         *task,
+        Outcome      **shared,
+        gboolean       last,
+        const GError  *error)
 {
-  if (outcome != NULL)
-    g_task_return_pointer (task, outcome_ref (outcome), outcome_unref);
-  else
+  if (*shared == NULL)
     g_task_return_error (task, g_error_copy (error));
+  else if (last)
+    g_task_return_pointer (task, g_steal_pointer (shared), outcome_unref);
+  else
+    g_task_return_pointer (task, outcome_ref (*shared), outcome_unref);
 }
 
 /* Only the one who detached @callers from their flight delivers to them,
- * the run's value, or else its error. */
+ * the run's value (taken), or else its error. */
 static void
 deliver (Callers      *callers,
-         const GValue *value,
+         GValue       *value,
          const GError *error)
 {
-  g_autoptr(Outcome) outcome = error == NULL && value != NULL ? outcome_new (value) : NULL;
-
-  for (guint i = 0; i < callers->tasks->len; i++)
-    answer (g_ptr_array_index (callers->tasks, i), outcome, error);
+  g_autoptr(Outcome) outcome = error == NULL && value != NULL ? outcome_new_take (value) : NULL;
+  g_autoptr(GPtrArray) claimed = g_ptr_array_new ();
 
   for (guint i = 0; i < callers->waiters->len; i++)
     {
       Waiter *waiter = g_ptr_array_index (callers->waiters, i);
 
       if (waiter_claim (waiter, TRUE))
-        answer (waiter->task, outcome, error);
+        g_ptr_array_add (claimed, waiter->task);
     }
+  g_ptr_array_extend (claimed, callers->tasks, NULL, NULL);
+
+  for (guint i = 0; i < claimed->len; i++)
+    answer (g_ptr_array_index (claimed, i), &outcome, i + 1 == claimed->len, error);
 }
 
 static void
 flight_complete (Flight       *flight,
-                 const GValue *value,
+                 GValue       *value,
                  const GError *error)
 {
   SmartasyncLock *self = flight->lock;
@@ -478,6 +490,10 @@ run_in_worker (gpointer data,
   smartasync_operation_call_sync (run->call.operation, run->call.source_object, run->call.args,
                                   run->flight->cancellable, &value, &error);
   g_private_set (&worker_run, NULL);
+  /* Before the callers are answered: the caller that started the run still
+   * holds its source object and arguments until then, so the worker never
+   * drops the last reference to them. */
+  _smartasync_call_clear (&run->call);
   flight_complete (run->flight, &value, error);
   run_free (run);
 }

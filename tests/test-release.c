@@ -394,6 +394,60 @@ test_executor_task (void)
   pop_caller_context (context);
 }
 
+/* A lock run started by a sync caller runs on a worker: the worker lets go
+ * of the caller's source object before it answers, so the caller's own
+ * reference is the last one. */
+static void
+answer_at_once (GTask        *task,
+                gpointer      source_object,
+                GVariant     *args,
+                GCancellable *cancellable,
+                gpointer      user_data)
+{
+  g_task_return_boolean (task, TRUE);
+}
+
+typedef struct
+{
+  SmartasyncLock      *lock;
+  SmartasyncOperation *op;
+  Finalized            source_finalized;
+  GThread             *caller;
+} LockCaller;
+
+static gpointer
+run_lock_from_thread (gpointer data)
+{
+  LockCaller *caller = data;
+  GObject *source = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autoptr(GError) error = NULL;
+
+  caller->caller = g_thread_self ();
+  g_object_weak_ref (source, record_finalized, &caller->source_finalized);
+  g_assert_true (smartasync_lock_run_sync (caller->lock, "key", caller->op, source, NULL,
+                                           NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_object_unref (source);
+  return NULL;
+}
+
+static void
+test_lock_sync_run (void)
+{
+  g_autoptr(SmartasyncLock) lock = smartasync_lock_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_blocking ("answers", answer_at_once,
+                                                                         NULL, NULL);
+  LockCaller caller = { lock, op, { g_main_context_default (), NULL }, NULL };
+
+  smartasync_operation_set_result_type (op, G_TYPE_BOOLEAN);
+  for (guint i = 0; i < 20; i++)
+    {
+      caller.source_finalized.thread = NULL;
+      g_thread_join (g_thread_new ("lock-caller", run_lock_from_thread, &caller));
+      g_assert_true (caller.source_finalized.thread == caller.caller);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -406,6 +460,7 @@ main (int    argc,
                    test_offload_cancelled_while_running);
   g_test_add_func ("/release/offload/dropped", test_offload_dropped);
   g_test_add_func ("/release/executor/caller-task", test_executor_task);
+  g_test_add_func ("/release/lock/sync-run", test_lock_sync_run);
 
   return g_test_run ();
 }
