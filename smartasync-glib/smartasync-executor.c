@@ -6,14 +6,16 @@
 /**
  * SmartasyncExecutor:
  *
- * A bounded pool of worker threads that runs offloaded blocking work, for
- * callers that outgrow GLib's shared #GTask pool (small, grown slowly, and
- * shared with every GIO operation of the process).
+ * A bounded pool of worker threads that runs offloaded blocking work, with
+ * its own bound, apart from the library's own pool and from GLib's #GTask
+ * pool (shared with every GIO operation of the process).
  *
  * Set it on an operation ([method@Smartasync.Operation.set_executor]) or as
  * the process-wide default ([func@Smartasync.set_default_executor]); without
- * one, blocking work goes through g_task_run_in_thread(), exactly as GIO's
- * own blocking operations do.
+ * one, blocking work runs on the library's own pool, an executor of at
+ * least 10 threads. Whatever a worker holds for a task (the task, and with
+ * it its source object, task data and result) is released on the context
+ * the task completes on, never on the worker.
  *
  * Idle workers spin briefly before they block (see
  * [property@Smartasync.Executor:spin-us]), so that work arriving in quick
@@ -767,7 +769,7 @@ static SmartasyncExecutor *default_executor;
  * none set.
  *
  * Returns: (transfer full) (nullable): the default executor, or %NULL when
- *   blocking work goes through g_task_run_in_thread()
+ *   blocking work runs on the library's own pool
  *
  * Since: 0.1
  */
@@ -785,8 +787,8 @@ smartasync_dup_default_executor (void)
 
 /**
  * smartasync_set_default_executor:
- * @executor: (nullable): the new default executor, or %NULL to use
- *   g_task_run_in_thread()
+ * @executor: (nullable): the new default executor, or %NULL to use the
+ *   library's own pool
  *
  * Sets the process-wide default executor for offloaded blocking work.
  *

@@ -85,7 +85,6 @@
 #include "smartasync-lock.h"
 #include "smartasync-offload-private.h"
 #include "smartasync-operation-private.h"
-#include "smartasync-release-private.h"
 #include "smartasync-wait-private.h"
 
 typedef struct _Flight Flight;

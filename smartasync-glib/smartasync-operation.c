@@ -53,22 +53,27 @@
  *
  * ## Offloading
  *
- * Blocking work called from an async context goes through
- * g_task_run_in_thread() by default, so it behaves exactly like GIO's own
- * blocking operations, or through a [class@Smartasync.Executor] set on the
- * operation or as the default. A worker thread is a sync context, so a
+ * Blocking work called from an async context runs on a
+ * [class@Smartasync.Executor] set on the operation or as the default, or
+ * else on the library's own pool (at least 10 threads, started on demand).
+ * Not on GLib's #GTask pool, whose worker may drop the last reference to the
+ * caller's objects: here everything the library holds for a call is
+ * released on the caller's context, never on a worker thread, and the
+ * caller is answered once the worker let go of it, so a caller may stop
+ * iterating its context once answered. A worker thread is a sync context, so a
  * blocking implementation that calls another operation runs it inline: nested
  * offloads never wait for a pool thread and cannot starve the pool.
  *
  * ## Cancellation
  *
  * A call whose #GCancellable is already cancelled completes with
- * %G_IO_ERROR_CANCELLED without running the implementation. Work offloaded
- * through g_task_run_in_thread() (the default) returns
- * %G_IO_ERROR_CANCELLED as soon as it is cancelled: the worker finishes in
- * the background and its result is dropped. Work queued on a
- * [class@Smartasync.Executor] is dropped if cancelled before it starts, and
- * sees the cancellable once it runs. A synchronous wait returns at once. Asynchronous implementations get the cancellable and are
+ * %G_IO_ERROR_CANCELLED without running the implementation. Offloaded work
+ * returns %G_IO_ERROR_CANCELLED as soon as it is cancelled, as GIO's own
+ * blocking operations do: work still queued never runs; running work sees
+ * the cancellable, finishes in the background and its result is dropped,
+ * and what its worker held is released on the caller's context when it is
+ * done (keep iterating that context, as a running main loop does). A
+ * synchronous wait returns at once. Asynchronous implementations get the cancellable and are
  * expected to honour it, as every GIO operation does; their #GTask reports
  * %G_IO_ERROR_CANCELLED even if the work finished.
  *
@@ -282,7 +287,7 @@ smartasync_operation_class_init (SmartasyncOperationClass *klass)
    *
    * The executor that runs offloaded blocking calls, or %NULL for the
    * default executor ([func@Smartasync.dup_default_executor]), itself %NULL
-   * by default, meaning g_task_run_in_thread().
+   * by default, meaning the library's own pool.
    *
    * Since: 0.1
    */
@@ -462,7 +467,7 @@ smartasync_operation_get_kind (SmartasyncOperation *self)
  *
  * Gets the executor set with [method@Smartasync.Operation.set_executor].
  * %NULL means that offloaded calls use the default executor
- * ([func@Smartasync.dup_default_executor]), or g_task_run_in_thread() when
+ * ([func@Smartasync.dup_default_executor]), or the library's own pool when
  * there is none.
  *
  * Returns: (transfer full) (nullable): the executor set on the operation
