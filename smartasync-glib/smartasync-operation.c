@@ -940,7 +940,12 @@ offload_free (gpointer data)
 
   watched->offloaded = FALSE;
   if (deferred != NULL && !watched->answered && g_main_context_is_owner (watched->context))
-    watched_answer (watched, G_ASYNC_RESULT (deferred));
+    {
+      /* As GTask runs a callback: with its context as thread-default. */
+      g_main_context_push_thread_default (watched->context);
+      watched_answer (watched, G_ASYNC_RESULT (deferred));
+      g_main_context_pop_thread_default (watched->context);
+    }
 
   g_object_unref (offload->task);
   _smartasync_call_clear (&offload->call);

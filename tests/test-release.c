@@ -407,6 +407,47 @@ answer_at_once (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* The caller is answered when the worker let go of the call, from a
+ * dispatch of the library's: with the call's context as thread-default,
+ * as GTask runs a callback, even where it is iterated without being pushed. */
+typedef struct
+{
+  gboolean      answered;
+  GMainContext *thread_default;
+} Seen;
+
+static void
+note_thread_default (GObject      *source_object,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  Seen *seen = data;
+
+  seen->thread_default = g_main_context_get_thread_default ();
+  seen->answered = TRUE;
+}
+
+static void
+test_offload_callback_context (void)
+{
+  GMainContext *context = g_main_context_new ();
+  g_autoptr(SmartasyncOperation) op = smartasync_operation_new_blocking ("answers", answer_at_once,
+                                                                         NULL, NULL);
+  Seen seen = { FALSE, NULL };
+
+  smartasync_operation_set_thread_safe (op, TRUE);
+  g_main_context_push_thread_default (context);
+  smartasync_operation_call_async (op, NULL, NULL, NULL, note_thread_default, &seen);
+  g_main_context_pop_thread_default (context);
+
+  test_iterate_until (context, &seen.answered);
+  g_assert_true (seen.thread_default == context);
+
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_unref (context);
+}
+
 typedef struct
 {
   SmartasyncLock      *lock;
@@ -459,6 +500,7 @@ main (int    argc,
   g_test_add_func ("/release/offload/cancelled-while-running",
                    test_offload_cancelled_while_running);
   g_test_add_func ("/release/offload/dropped", test_offload_dropped);
+  g_test_add_func ("/release/offload/callback-context", test_offload_callback_context);
   g_test_add_func ("/release/executor/caller-task", test_executor_task);
   g_test_add_func ("/release/lock/sync-run", test_lock_sync_run);
 
