@@ -685,14 +685,16 @@ typedef struct
   gpointer               user_data;
   /* On the context's thread only: */
   gboolean               answered;
-  gboolean               offloaded;     /* a worker holds the call, until released */
+  gpointer               offload;       /* the Offload of the call, until released */
   GTask                  *deferred;     /* its completion, answered at the release */
   GCancellable          *cancellable;   /* of an offloaded call, while connected */
   gulong                 cancelled_id;
 } WatchedCall;
 
-static void tag_task (SmartasyncOperation *self,
-                      GTask               *task);
+static void tag_task          (SmartasyncOperation *self,
+                               GTask               *task);
+static void offload_completed (gpointer             offload,
+                               GAsyncResult        *result);
 
 static WatchedCall *
 watched_ref (WatchedCall *watched)
@@ -772,11 +774,9 @@ watched_callback (GObject      *source_object,
   if (is_task)
     g_object_steal_qdata (G_OBJECT (result), watched_call_quark);
 
-  if (watched->answered)
-    ;
-  else if (is_task && watched->offloaded)
-    watched->deferred = g_object_ref (G_TASK (result));
-  else
+  if (is_task && watched->offload != NULL)
+    offload_completed (watched->offload, result);
+  else if (!watched->answered)
     watched_answer (watched, result);
 
   watched_unref (watched);
@@ -927,7 +927,19 @@ typedef struct
   GTask          *task;
   SmartasyncCall  call;
   WatchedCall    *watched;
+  gint            state;    /* atomic: OFFLOAD_* */
 } Offload;
+
+/* The worker and the task's completion meet: the second of them answers
+ * the caller and releases, on the caller's context, in the completion's
+ * own dispatch when the worker was done first (the usual case: one
+ * wake-up of the caller's loop per call), else from a release the worker
+ * queues after it. */
+enum {
+  OFFLOAD_WORKER_DONE     = 1 << 0,
+  OFFLOAD_COMPLETION_SEEN = 1 << 1,
+  OFFLOAD_RELEASE_QUEUED  = 1 << 2,
+};
 
 /* Answers the caller if the completion came first, then releases. Only
  * releases when the context is destroyed with the release still queued. */
@@ -938,7 +950,7 @@ offload_free (gpointer data)
   WatchedCall *watched = offload->watched;
   g_autoptr(GTask) deferred = g_steal_pointer (&watched->deferred);
 
-  watched->offloaded = FALSE;
+  watched->offload = NULL;
   if (deferred != NULL && !watched->answered && g_main_context_is_owner (watched->context))
     {
       /* As GTask runs a callback: with its context as thread-default. */
@@ -953,13 +965,46 @@ offload_free (gpointer data)
   g_free (offload);
 }
 
-/* On the worker, once the implementation returned or its thread exited. */
+/* On the caller's context, from the task's completion. */
+static void
+offload_completed (gpointer      data,
+                   GAsyncResult *result)
+{
+  Offload *offload = data;
+  gint met;
+
+  if (!offload->watched->answered)
+    offload->watched->deferred = g_object_ref (G_TASK (result));
+  met = g_atomic_int_or (&offload->state, OFFLOAD_COMPLETION_SEEN);
+  if ((met & OFFLOAD_WORKER_DONE) && !(met & OFFLOAD_RELEASE_QUEUED))
+    offload_free (offload);
+}
+
+/* On the worker, once the implementation returned or its thread exited.
+ * GTask queues a completion on the task's context as a source whose data
+ * is the task: while it is queued, the completion will meet the worker. A
+ * task not completed (or completed and seen already) needs the release. */
 static void
 offload_release (gpointer data)
 {
   Offload *offload = data;
+  GMainContext *context = g_task_get_context (offload->task);
+  gboolean completion_queued =
+    g_main_context_find_source_by_user_data (context, offload->task) != NULL;
+  gint state, done;
 
-  _smartasync_release_on_context (g_task_get_context (offload->task), offload, offload_free);
+  do
+    {
+      state = g_atomic_int_get (&offload->state);
+      done = state | OFFLOAD_WORKER_DONE;
+      if ((state & OFFLOAD_COMPLETION_SEEN) || !completion_queued)
+        done |= OFFLOAD_RELEASE_QUEUED;
+    }
+  while (!g_atomic_int_compare_and_exchange (&offload->state, state, done));
+
+  /* Otherwise the completion may have freed the offload already. */
+  if (done & OFFLOAD_RELEASE_QUEUED)
+    _smartasync_release_on_context (context, offload, offload_free);
 }
 
 /* The caller of a call cancelled while queued is answered already: its
@@ -999,11 +1044,11 @@ offload (SmartasyncOperation *self,
       return;
     }
 
-  offload = g_new (Offload, 1);
+  offload = g_new0 (Offload, 1);
   offload->task = g_object_ref (task);
   _smartasync_call_init (&offload->call, self, source_object, args);
   offload->watched = watched_ref (g_object_get_qdata (G_OBJECT (task), watched_call_quark));
-  offload->watched->offloaded = TRUE;
+  offload->watched->offload = offload;
   watch_cancellable (task);
 
   executor = _smartasync_offload_dup_executor (self);
