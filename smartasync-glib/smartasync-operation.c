@@ -689,6 +689,7 @@ typedef struct
   GTask                  *deferred;     /* its completion, answered at the release */
   GCancellable          *cancellable;   /* of an offloaded call, while connected */
   gulong                 cancelled_id;
+  GSource               *cancel_answer; /* atomic: queued by the handler */
 } WatchedCall;
 
 static void tag_task          (SmartasyncOperation *self,
@@ -719,34 +720,50 @@ watched_unref (gpointer data)
       if (!_smartasync_thread_state_is_current (watched->state))
         g_main_context_wakeup (watched->context);
     }
+  g_clear_pointer (&watched->cancel_answer, g_source_unref);
   g_main_context_unref (watched->context);
   g_object_unref (watched->operation);
   g_free (watched);
 }
 
-/* Runs @answer from a dispatch of the call's context, with a reference. */
+/* Runs @answer from a dispatch of the call's context, with a reference;
+ * @pending, if given, keeps the source so that it can be withdrawn. */
 static void
-watched_post (WatchedCall *watched,
-              GSourceFunc  answer,
-              const char  *name)
+watched_post (WatchedCall  *watched,
+              GSourceFunc   answer,
+              const char   *name,
+              GSource     **pending)
 {
   GSource *idle = g_idle_source_new ();
 
   g_source_set_priority (idle, G_PRIORITY_DEFAULT);
   g_source_set_static_name (idle, name);
   g_source_set_callback (idle, answer, watched_ref (watched), watched_unref);
+  if (pending != NULL)
+    g_atomic_pointer_set (pending, g_source_ref (idle));
   _smartasync_source_attach_unref (idle, watched->context);
 }
 
-/* On the context's thread, never from the cancellable's handler. */
+/* On the context's thread, never from the cancellable's handler. A
+ * cancellation that came with the answer leaves nothing on the caller's
+ * context: its own answer, if queued, is withdrawn. */
 static void
 watched_stop_cancel_watch (WatchedCall *watched)
 {
+  GSource *pending;
+
   if (watched->cancellable == NULL)
     return;
 
+  /* Waits for the handler, if it runs on another thread. */
   g_cancellable_disconnect (watched->cancellable, watched->cancelled_id);
   g_clear_object (&watched->cancellable);
+  pending = g_atomic_pointer_exchange (&watched->cancel_answer, NULL);
+  if (pending != NULL)
+    {
+      g_source_destroy (pending);
+      g_source_unref (pending);
+    }
 }
 
 static void
@@ -824,7 +841,7 @@ watched_task_dropped (gpointer data)
 
   g_atomic_pointer_set (&watched->task, NULL);
   if (watched->callback != NULL)
-    watched_post (watched, answer_dropped_task, "[smartasync] answer a dropped task");
+    watched_post (watched, answer_dropped_task, "[smartasync] answer a dropped task", NULL);
   watched_unref (watched);
 }
 
@@ -832,7 +849,8 @@ static void
 watched_cancelled (GCancellable *cancellable,
                    WatchedCall  *watched)
 {
-  watched_post (watched, answer_cancelled_call, "[smartasync] answer a cancelled call");
+  watched_post (watched, answer_cancelled_call, "[smartasync] answer a cancelled call",
+                &watched->cancel_answer);
 }
 
 /* An offloaded call returns on cancel, before its worker is done. */
