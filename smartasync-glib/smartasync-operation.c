@@ -734,6 +734,9 @@ watched_post (WatchedCall  *watched,
               const char   *name,
               GSource     **pending)
 {
+  /* Read first: scan-build takes the NULL check inside watched_ref() (on
+   * the first field) as a sign that @watched may be NULL. */
+  GMainContext *context = watched->context;
   GSource *idle = g_idle_source_new ();
 
   g_source_set_priority (idle, G_PRIORITY_DEFAULT);
@@ -741,7 +744,7 @@ watched_post (WatchedCall  *watched,
   g_source_set_callback (idle, answer, watched_ref (watched), watched_unref);
   if (pending != NULL)
     g_atomic_pointer_set (pending, g_source_ref (idle));
-  _smartasync_source_attach_unref (idle, watched->context);
+  _smartasync_source_attach_unref (idle, context);
 }
 
 /* On the context's thread, never from the cancellable's handler. A
