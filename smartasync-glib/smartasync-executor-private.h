@@ -15,4 +15,7 @@ gboolean _smartasync_executor_run (SmartasyncExecutor  *self,
                                    GDestroyNotify       notify,
                                    GError             **error);
 
+void     _smartasync_executor_set_thread_name (SmartasyncExecutor *self,
+                                              const char         *thread_name);
+
 G_END_DECLS

@@ -81,6 +81,7 @@ typedef struct
   GQueue           queue;        /* under lock: Work, or the pool itself as a stop token */
   guint            n_waiting;    /* under lock: workers blocked on cond */
   guint            max_threads;
+  const char      *thread_name;  /* static */
   guint            max_spin_us;
   gint             n_processors;
   gint             n_threads;    /* atomic */
@@ -475,7 +476,7 @@ pool_ensure_worker (Pool    *pool,
     return TRUE;
 
   /* Thread names longer than 15 bytes are not applied on Linux. */
-  thread = g_thread_try_new ("smartasync-work", worker_main, pool_ref (pool), error);
+  thread = g_thread_try_new (pool->thread_name, worker_main, pool_ref (pool), error);
   if (thread == NULL)
     {
       /* Take back the worker's reference; the executor still holds one. */
@@ -524,6 +525,7 @@ smartasync_executor_constructed (GObject *object)
   g_cond_init (&pool->cond);
   g_queue_init (&pool->queue);
   pool->max_threads = self->max_threads;
+  pool->thread_name = "smartasync-work";
   pool->max_spin_us = self->spin_us;
   pool->n_processors = (gint) g_get_num_processors ();
   pool->spin_us = self->spin_us;
@@ -721,6 +723,21 @@ smartasync_executor_run_in_thread (SmartasyncExecutor *self,
         g_task_return_error (task, g_steal_pointer (&error));
       work_free (work);
     }
+}
+
+/*< private >
+ * _smartasync_executor_set_thread_name:
+ * @self: an executor that has started no thread yet
+ * @thread_name: (transfer none): a static string of at most 15 bytes
+ *
+ * Names the executor's threads, so that a thread list tells the library's
+ * own pool from the executors applications make.
+ */
+void
+_smartasync_executor_set_thread_name (SmartasyncExecutor *self,
+                                      const char         *thread_name)
+{
+  self->pool->thread_name = thread_name;
 }
 
 /*< private >

@@ -51,7 +51,11 @@ _smartasync_offload_dup_executor (SmartasyncOperation *operation)
 
   g_mutex_lock (&library_pool_lock);
   if (library_pool == NULL)
-    library_pool = smartasync_executor_new (LIBRARY_POOL_THREADS);
+    {
+      library_pool = smartasync_executor_new (LIBRARY_POOL_THREADS);
+      /* Thread names longer than 15 bytes are not applied on Linux. */
+      _smartasync_executor_set_thread_name (library_pool, "smartasync-pool");
+    }
   executor = g_object_ref (library_pool);
   g_mutex_unlock (&library_pool_lock);
 
