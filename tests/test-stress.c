@@ -165,6 +165,7 @@ static GMainContext *main_private;
 static GMutex finished_mutex;
 static GCond finished_cond;
 static guint n_finished;
+static gint loops_may_stop;       /* atomic: the operations are released */
 
 /* Scenarios */
 
@@ -1056,8 +1057,8 @@ stop_loop_worker (Worker *w)
   /* Every call was answered, but the library releases what it held for a
    * call on the caller's context, and a worker still running a call that
    * was answered on cancel hands it back only when done: dispatch until
-   * every task of the run is gone (other threads release theirs). */
-  while (g_atomic_int_get (&tasks_alive) > 0)
+   * the main thread saw every operation, task and the lock released. */
+  while (!g_atomic_int_get (&loops_may_stop))
     {
       g_assert_cmpint (g_get_monotonic_time (), <, give_up);
       if (!g_main_context_iteration (w->context, FALSE))
@@ -1119,13 +1120,17 @@ worker_thread (gpointer data)
 
   flush_abandoned_completions (w, private_context);
   if (w->has_loop)
-    stop_loop_worker (w);
+    {
+      report_finished ();
+      stop_loop_worker (w);
+    }
 
   /* Reused by every wait of the thread. */
   g_assert_true (smartasync_get_private_context () == private_context);
   smartasync_reset ();
 
-  report_finished ();
+  if (!w->has_loop)
+    report_finished ();
   return NULL;
 }
 
@@ -1428,8 +1433,13 @@ run_round (Round *round)
   default_sentinel = sentinel_attach (g_main_context_default ());
 
   start = g_get_monotonic_time ();
+  g_atomic_int_set (&loops_may_stop, FALSE);
   start_workers (threads);
   main_calls = wait_for_workers ();
+  g_thread_pool_free (g_steal_pointer (&completer), FALSE, TRUE);
+  /* The loops still dispatch what comes back to them meanwhile. */
+  release_operations ();
+  g_atomic_int_set (&loops_may_stop, TRUE);
   for (guint i = 0; i < n_workers; i++)
     g_thread_join (threads[i]);
   g_free (threads);
@@ -1440,7 +1450,6 @@ run_round (Round *round)
                   round->seconds * 1e6 / ((double) n_workers * n_calls),
                   round->seed, main_calls);
 
-  g_thread_pool_free (g_steal_pointer (&completer), FALSE, TRUE);
   check_totals (n_calls, round->check_paths);
 
   sentinel_check_and_free (private_sentinel);
@@ -1448,7 +1457,6 @@ run_round (Round *round)
   g_assert_true (smartasync_get_private_context () == main_private);
   main_private = NULL;
 
-  release_operations ();
   g_test_message ("tasks seen %u, still alive %d", g_atomic_int_get (&tasks_seen),
                   g_atomic_int_get (&tasks_alive));
   for (guint i = 0; i < n_workers; i++)
