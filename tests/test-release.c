@@ -208,24 +208,58 @@ pop_caller_context (GMainContext *context)
   g_main_context_unref (context);
 }
 
+/* Starts an offloaded call with a source object of its own, then drops
+ * every reference the caller held. */
+static void
+start_held_call (Call               *call,
+                 Behaviour           behaviour,
+                 SmartasyncExecutor *executor,
+                 GCancellable       *cancellable,
+                 Finalized          *source_finalized)
+{
+  SmartasyncOperation *op;
+  GObject *source;
+
+  call_init (call, behaviour);
+  op = held_operation_new (call, executor);
+  source = g_object_new (G_TYPE_OBJECT, NULL);
+  watch_finalize (source, source_finalized);
+
+  smartasync_operation_call_async (op, source, g_variant_new_int32 (1), cancellable,
+                                   call_answered, call);
+  g_object_unref (source);
+  g_object_unref (op);
+}
+
+/* The call was answered once, and its source object and task were
+ * finalized on this thread, the caller's. */
+static void
+assert_released_here (Call      *call,
+                      Finalized *source_finalized)
+{
+  iterate_until_finalized (source_finalized);
+  iterate_until_finalized (&call->task_finalized);
+  g_assert_cmpuint (call->answers, ==, 1);
+  g_assert_true (source_finalized->thread == g_thread_self ());
+  g_assert_true (call->task_finalized.thread == g_thread_self ());
+}
+
+static void
+wait_started (GMainContext *context,
+              Call         *call)
+{
+  while (!g_atomic_int_get (&call->started))
+    g_main_context_iteration (context, TRUE);
+}
+
 static void
 check_answered_then_released (SmartasyncExecutor *executor)
 {
   GMainContext *context = push_caller_context ();
   Finalized source_finalized = { 0 };
   Call call;
-  SmartasyncOperation *op;
-  GObject *source;
 
-  call_init (&call, ANSWER);
-  op = held_operation_new (&call, executor);
-  source = g_object_new (G_TYPE_OBJECT, NULL);
-  watch_finalize (source, &source_finalized);
-
-  smartasync_operation_call_async (op, source, g_variant_new_int32 (1), NULL,
-                                   call_answered, &call);
-  g_object_unref (source);
-  g_object_unref (op);
+  start_held_call (&call, ANSWER, executor, NULL, &source_finalized);
 
   /* Once the task's completion was dispatched (which answers the caller,
    * unless the library waits for the worker), the worker may let go. */
@@ -234,12 +268,8 @@ check_answered_then_released (SmartasyncExecutor *executor)
     g_main_context_iteration (context, TRUE);
   gate_open (&call.gate);
 
-  iterate_until_finalized (&source_finalized);
-  iterate_until_finalized (&call.task_finalized);
-  g_assert_cmpuint (call.answers, ==, 1);
+  assert_released_here (&call, &source_finalized);
   g_assert_no_error (call.error);
-  g_assert_true (source_finalized.thread == g_thread_self ());
-  g_assert_true (call.task_finalized.thread == g_thread_self ());
 
   call_clear (&call);
   pop_caller_context (context);
@@ -270,31 +300,15 @@ test_offload_cancelled_while_running (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Finalized source_finalized = { 0 };
   Call call;
-  SmartasyncOperation *op;
-  GObject *source;
 
-  call_init (&call, HONOUR_CANCEL);
-  op = held_operation_new (&call, NULL);
-  source = g_object_new (G_TYPE_OBJECT, NULL);
-  watch_finalize (source, &source_finalized);
-
-  smartasync_operation_call_async (op, source, NULL, cancellable, call_answered, &call);
-  g_object_unref (source);
-  g_object_unref (op);
-
-  while (!g_atomic_int_get (&call.started))
-    g_main_context_iteration (context, TRUE);
+  start_held_call (&call, HONOUR_CANCEL, NULL, cancellable, &source_finalized);
+  wait_started (context, &call);
   g_cancellable_cancel (cancellable);
   /* Answered while the implementation still waits at the gate, which only
    * the answer opens. */
   test_iterate_until (context, &call.answered);
   g_assert_error (call.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-
-  iterate_until_finalized (&source_finalized);
-  iterate_until_finalized (&call.task_finalized);
-  g_assert_cmpuint (call.answers, ==, 1);
-  g_assert_true (source_finalized.thread == g_thread_self ());
-  g_assert_true (call.task_finalized.thread == g_thread_self ());
+  assert_released_here (&call, &source_finalized);
 
   call_clear (&call);
   pop_caller_context (context);
@@ -310,28 +324,14 @@ test_offload_dropped (void)
   GMainContext *context = push_caller_context ();
   Finalized source_finalized = { 0 };
   Call call;
-  SmartasyncOperation *op;
-  GObject *source;
 
-  call_init (&call, NEVER_COMPLETE);
-  op = held_operation_new (&call, NULL);
-  source = g_object_new (G_TYPE_OBJECT, NULL);
-  watch_finalize (source, &source_finalized);
-
-  smartasync_operation_call_async (op, source, NULL, NULL, call_answered, &call);
-  g_object_unref (source);
-  g_object_unref (op);
-  while (!g_atomic_int_get (&call.started))
-    g_main_context_iteration (context, TRUE);
+  start_held_call (&call, NEVER_COMPLETE, NULL, NULL, &source_finalized);
+  wait_started (context, &call);
   gate_open (&call.gate);
 
   test_iterate_until (context, &call.answered);
   g_assert_error (call.error, SMARTASYNC_ERROR, SMARTASYNC_ERROR_NOT_COMPLETED);
-  iterate_until_finalized (&source_finalized);
-  iterate_until_finalized (&call.task_finalized);
-  g_assert_cmpuint (call.answers, ==, 1);
-  g_assert_true (source_finalized.thread == g_thread_self ());
-  g_assert_true (call.task_finalized.thread == g_thread_self ());
+  assert_released_here (&call, &source_finalized);
 
   call_clear (&call);
   pop_caller_context (context);
